@@ -1,0 +1,288 @@
+//! Wire types of the city backend's HTTP API (`/v1`).
+//!
+//! This crate is the contract between the app (`cds-sync`) and the reference
+//! backend (`cds-backend`). It holds plain data only: no I/O, no keys, no UI.
+//! Everything here is JSON over HTTPS; field names are `snake_case`.
+//!
+//! Invariants:
+//! - A [`SubmitApplication`] carries an `idempotency_key` made on the device
+//!   when the citizen pressed "submit". The backend stores each key at most
+//!   once, so retrying a submission can never create a second application.
+//! - Errors travel as [`ApiErrorBody`] `{kind, message}`; `kind` is a stable
+//!   machine-readable code, `message` is for logs and developers.
+
+use serde::{Deserialize, Serialize};
+
+/// Path prefix of every endpoint of this API version.
+pub const API_PREFIX: &str = "/v1";
+/// HTTP header that must repeat the body's idempotency key.
+pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
+
+/// Kinds of personal papers the vault holds and services can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentKind {
+    /// Căn cước công dân: the 12-digit citizen ID card.
+    Cccd,
+    Passport,
+    DrivingLicence,
+    BirthCertificate,
+    HealthInsurance,
+    Other,
+}
+
+impl DocumentKind {
+    pub const ALL: [DocumentKind; 6] = [
+        DocumentKind::Cccd,
+        DocumentKind::Passport,
+        DocumentKind::DrivingLicence,
+        DocumentKind::BirthCertificate,
+        DocumentKind::HealthInsurance,
+        DocumentKind::Other,
+    ];
+
+    /// Stable code used in storage and on the wire.
+    pub fn code(self) -> &'static str {
+        match self {
+            DocumentKind::Cccd => "cccd",
+            DocumentKind::Passport => "passport",
+            DocumentKind::DrivingLicence => "driving_licence",
+            DocumentKind::BirthCertificate => "birth_certificate",
+            DocumentKind::HealthInsurance => "health_insurance",
+            DocumentKind::Other => "other",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == code)
+    }
+}
+
+/// One public service in the city's catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceInfo {
+    /// Stable code, e.g. `"1.001612"` (national catalogue style).
+    pub code: String,
+    pub name_vi: String,
+    pub name_en: String,
+    pub agency_vi: String,
+    pub agency_en: String,
+    /// Fee in Vietnamese đồng; 0 when free.
+    pub fee_vnd: u64,
+    /// Legal processing time in working days.
+    pub processing_days: u32,
+    /// Whether the whole procedure can be done online ("toàn trình").
+    pub fully_online: bool,
+    /// Papers the applicant must provide; filled from the vault.
+    pub required_documents: Vec<DocumentKind>,
+}
+
+/// The applicant as declared on an application.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applicant {
+    /// 12-digit personal identification number (số định danh cá nhân).
+    pub id_number: String,
+    pub full_name: String,
+    /// ISO date `YYYY-MM-DD`.
+    pub date_of_birth: String,
+}
+
+/// A paper sent with an application, as structured data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentRef {
+    pub kind: DocumentKind,
+    /// The paper's own number (CCCD number, passport number…).
+    pub number: String,
+    pub full_name: String,
+    pub date_of_birth: String,
+    /// Number of attachments (photos, scans) the citizen holds for it.
+    pub attachment_count: u32,
+}
+
+/// `POST /v1/applications` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmitApplication {
+    /// UUID made on the device when the citizen pressed submit.
+    pub idempotency_key: String,
+    pub service_code: String,
+    pub applicant: Applicant,
+    pub documents: Vec<DocumentRef>,
+    /// RFC 3339 time on the device when the citizen pressed submit.
+    pub submitted_at: String,
+}
+
+/// Where an application stands at the city.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplicationStatus {
+    /// Đã tiếp nhận.
+    Received,
+    /// Đang xử lý.
+    InReview,
+    /// Cần bổ sung.
+    NeedsMoreInfo,
+    /// Đã giải quyết.
+    Approved,
+    /// Từ chối.
+    Rejected,
+}
+
+impl ApplicationStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            ApplicationStatus::Received => "received",
+            ApplicationStatus::InReview => "in_review",
+            ApplicationStatus::NeedsMoreInfo => "needs_more_info",
+            ApplicationStatus::Approved => "approved",
+            ApplicationStatus::Rejected => "rejected",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        [
+            ApplicationStatus::Received,
+            ApplicationStatus::InReview,
+            ApplicationStatus::NeedsMoreInfo,
+            ApplicationStatus::Approved,
+            ApplicationStatus::Rejected,
+        ]
+        .into_iter()
+        .find(|s| s.code() == code)
+    }
+}
+
+/// The backend's answer to a submission or a status lookup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationReceipt {
+    /// Case number assigned by the city, e.g. `"HS-2026-000001"`.
+    pub case_number: String,
+    pub idempotency_key: String,
+    pub service_code: String,
+    pub status: ApplicationStatus,
+    /// RFC 3339 time the city first stored the application.
+    pub received_at: String,
+    /// Promised completion date (`YYYY-MM-DD`).
+    pub due_date: String,
+}
+
+/// `GET /v1/health` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+}
+
+/// Every non-2xx response carries this body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiErrorBody {
+    pub kind: ApiErrorKind,
+    pub message: String,
+}
+
+/// Stable error codes of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiErrorKind {
+    /// The request body or a field is malformed.
+    InvalidInput,
+    /// No such service / application.
+    NotFound,
+    /// The idempotency key was already used with a different payload.
+    IdempotencyConflict,
+    /// Something failed on the server.
+    Internal,
+}
+
+/// Checks that a personal identification number is 12 ASCII digits.
+///
+/// The stricter province-code check lives with the vault's validation; the
+/// wire contract only guarantees the shape.
+pub fn is_id_number_shape(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The catalogue snapshot shipped with both the app and the reference backend
+/// (`assets/catalogue.json`). The backend seeds its database from it; the app
+/// uses it offline until the first sync brings the city's current catalogue.
+pub const SEED_CATALOGUE_JSON: &str = include_str!("../../../assets/catalogue.json");
+
+/// Parses [`SEED_CATALOGUE_JSON`].
+pub fn seed_catalogue() -> Result<Vec<ServiceInfo>, ApiError> {
+    serde_json::from_str(SEED_CATALOGUE_JSON).map_err(|e| ApiError::Catalogue(e.to_string()))
+}
+
+/// Errors from parsing wire values.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ApiError {
+    #[error("unknown document kind `{0}`")]
+    UnknownDocumentKind(String),
+    #[error("catalogue is not valid JSON: {0}")]
+    Catalogue(String),
+}
+
+impl std::str::FromStr for DocumentKind {
+    type Err = ApiError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::from_code(s).ok_or_else(|| ApiError::UnknownDocumentKind(s.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_kind_codes_round_trip_through_json_and_str() {
+        for kind in DocumentKind::ALL {
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.code()));
+            assert_eq!(kind.code().parse::<DocumentKind>(), Ok(kind));
+        }
+        assert_eq!(
+            "visa".parse::<DocumentKind>(),
+            Err(ApiError::UnknownDocumentKind("visa".into()))
+        );
+    }
+
+    #[test]
+    fn status_codes_round_trip() {
+        for s in ["received", "in_review", "needs_more_info", "approved", "rejected"] {
+            let st = ApplicationStatus::from_code(s).unwrap();
+            assert_eq!(st.code(), s);
+            assert_eq!(serde_json::to_string(&st).unwrap(), format!("\"{s}\""));
+        }
+        assert_eq!(ApplicationStatus::from_code("done"), None);
+    }
+
+    #[test]
+    fn error_body_is_kind_and_message() {
+        let body = ApiErrorBody {
+            kind: ApiErrorKind::IdempotencyConflict,
+            message: "x".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"kind":"idempotency_conflict","message":"x"}"#
+        );
+    }
+
+    #[test]
+    fn seed_catalogue_parses_with_vietnamese_names() {
+        let cat = seed_catalogue().unwrap();
+        assert!(cat.len() >= 5);
+        assert!(cat.iter().any(|s| s.name_vi == "Đăng ký thường trú"));
+        let mut codes: Vec<_> = cat.iter().map(|s| s.code.as_str()).collect();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(codes.len(), cat.len(), "service codes are unique");
+        assert!(cat.iter().all(|s| s.required_documents.contains(&DocumentKind::Cccd)));
+    }
+
+    #[test]
+    fn id_number_shape() {
+        assert!(is_id_number_shape("001099012345"));
+        assert!(!is_id_number_shape("00109901234"));
+        assert!(!is_id_number_shape("00109901234a"));
+        assert!(!is_id_number_shape("００1099012345"));
+    }
+}

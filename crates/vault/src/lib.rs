@@ -1,0 +1,1 @@
+pub use cds_api;
