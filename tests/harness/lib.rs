@@ -1,0 +1,418 @@
+//! The end-to-end harness every window test reuses.
+//!
+//! [`Harness::start`] gives a test:
+//! - a reference backend *process* (`cds-backend serve`) on a free loopback
+//!   port with a fresh database and a fresh development CA, started now or
+//!   later ([`BackendPlan::Later`]) so tests can begin offline;
+//! - its own `tauri-driver` (free ports) driving WebKitWebDriver, which
+//!   starts the real `cong-dan-so` binary in a real window;
+//! - a fresh app data dir and a unique keyring service name, so tests run in
+//!   parallel without sharing a vault or a key;
+//! - a WebDriver session ([`fantoccini::Client`]) plus small helpers.
+//!
+//! The binaries come from `CDS_APP_BIN` / `CDS_BACKEND_BIN`, which
+//! `cargo xtask test` sets after building them; the keyring and the X display
+//! come from the session that command sets up. A failing test saves a
+//! screenshot under `CDS_E2E_ARTIFACTS` (default `target/e2e-artifacts`).
+
+use anyhow::{anyhow, bail, Context, Result};
+use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
+use std::io::BufRead;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a UI condition may take before the test fails.
+pub const UI_TIMEOUT: Duration = Duration::from_secs(20);
+
+fn env_path(var: &str) -> Result<PathBuf> {
+    std::env::var_os(var).map(PathBuf::from).with_context(|| {
+        format!("{var} is not set: run the end-to-end tests through `cargo xtask test`")
+    })
+}
+
+pub fn free_port() -> Result<u16> {
+    let l = TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?.port())
+}
+
+/// Kills the child when dropped, so a failing test leaves no process behind.
+pub struct Guard(pub Child);
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The reference backend for one test.
+pub struct Backend {
+    pub port: u16,
+    pub dir: PathBuf,
+    process: Option<Guard>,
+}
+
+impl Backend {
+    /// Picks a port and makes the development CA, without starting.
+    fn prepare(dir: &Path) -> Result<Backend> {
+        let bin = env_path("CDS_BACKEND_BIN")?;
+        let out = Command::new(&bin)
+            .args(["gen-cert", "--tls-dir"])
+            .arg(dir.join("tls"))
+            .output()
+            .with_context(|| format!("running {}", bin.display()))?;
+        if !out.status.success() {
+            bail!(
+                "cds-backend gen-cert failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(Backend {
+            port: free_port()?,
+            dir: dir.to_path_buf(),
+            process: None,
+        })
+    }
+
+    pub fn ca_path(&self) -> PathBuf {
+        self.dir.join("tls/ca.pem")
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.join("backend.sqlite3")
+    }
+
+    pub fn url(&self) -> String {
+        format!("https://localhost:{}", self.port)
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.process.is_some()
+    }
+
+    /// Starts `cds-backend serve` and waits for its "listening on" line.
+    pub fn start(&mut self) -> Result<()> {
+        if self.process.is_some() {
+            return Ok(());
+        }
+        let bin = env_path("CDS_BACKEND_BIN")?;
+        let mut child = Command::new(&bin)
+            .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
+            .arg("--db")
+            .arg(self.db_path())
+            .arg("--tls-dir")
+            .arg(self.dir.join("tls"))
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("starting cds-backend")?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let guard = Guard(child);
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        match lines.next() {
+            Some(Ok(l)) if l.starts_with("listening on ") => {}
+            other => bail!("backend did not start: {other:?}"),
+        }
+        // Keep draining stdout so the backend never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        self.process = Some(guard);
+        Ok(())
+    }
+
+    pub fn stop(&mut self) {
+        self.process = None;
+    }
+
+    /// Rows in the backend's applications table, read from its database.
+    pub fn application_rows(&self) -> Result<i64> {
+        let conn = rusqlite::Connection::open_with_flags(
+            self.db_path(),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )?;
+        Ok(conn.query_row("SELECT COUNT(*) FROM applications", [], |r| r.get(0))?)
+    }
+}
+
+/// Whether the backend runs from the start or is started by the test.
+pub enum BackendPlan {
+    Running,
+    Later,
+}
+
+/// Extra knobs for unusual starts (failure tests).
+#[derive(Default, Clone)]
+pub struct AppOptions {
+    /// Trust this CA instead of the backend's own (to test an untrusted cert).
+    pub ca_override: Option<PathBuf>,
+    /// Environment for tauri-driver and so for the app (e.g. no D-Bus).
+    pub env: Vec<(String, String)>,
+    /// Files written into the app's data dir before its first start.
+    pub seed_files: Vec<(String, Vec<u8>)>,
+}
+
+pub struct Harness {
+    pub name: String,
+    pub client: Client,
+    pub backend: Backend,
+    pub data_dir: PathBuf,
+    pub keyring_service: String,
+    options: AppOptions,
+    driver: Guard,
+    driver_port: u16,
+    _tmp: tempfile::TempDir,
+}
+
+impl Harness {
+    pub async fn start(name: &str, plan: BackendPlan) -> Result<Harness> {
+        Self::start_with(name, plan, AppOptions::default()).await
+    }
+
+    pub async fn start_with(name: &str, plan: BackendPlan, options: AppOptions) -> Result<Harness> {
+        let tmp = tempfile::Builder::new().prefix("cds-e2e-").tempdir()?;
+        let mut backend = Backend::prepare(&tmp.path().join("backend"))?;
+        if let BackendPlan::Running = plan {
+            backend.start()?;
+        }
+        let data_dir = tmp.path().join("app-data");
+        std::fs::create_dir_all(&data_dir)?;
+        for (name, bytes) in &options.seed_files {
+            std::fs::write(data_dir.join(name), bytes)?;
+        }
+        let (driver, driver_port) = start_driver(&options.env)?;
+        let keyring_service = format!("cds-e2e-{}", uuid::Uuid::new_v4());
+        let args = app_args(&backend, &data_dir, &keyring_service, &options);
+        let client = open_app(driver_port, &args).await?;
+        Ok(Harness {
+            name: name.to_owned(),
+            client,
+            backend,
+            data_dir,
+            keyring_service,
+            options,
+            driver,
+            driver_port,
+            _tmp: tmp,
+        })
+    }
+
+    /// Quits the app (ends the WebDriver session, which ends the process) and
+    /// starts it again on the same data dir and keyring entry.
+    pub async fn restart_app(&mut self) -> Result<()> {
+        self.client.clone().close().await.context("closing the app")?;
+        let args = app_args(
+            &self.backend,
+            &self.data_dir,
+            &self.keyring_service,
+            &self.options,
+        );
+        self.client = open_app(self.driver_port, &args).await?;
+        Ok(())
+    }
+
+    pub fn vault_path(&self) -> PathBuf {
+        self.data_dir.join("vault.sqlite3")
+    }
+
+    // ---- UI helpers -------------------------------------------------------
+
+    pub async fn wait(&self, css: &str) -> Result<Element> {
+        wait_css(&self.client, css).await
+    }
+
+    pub async fn click(&self, css: &str) -> Result<()> {
+        self.wait(css)
+            .await?
+            .click()
+            .await
+            .with_context(|| format!("clicking {css}"))
+    }
+
+    pub async fn type_into(&self, css: &str, text: &str) -> Result<()> {
+        let el = self.wait(css).await?;
+        el.clear().await.ok();
+        el.send_keys(text)
+            .await
+            .with_context(|| format!("typing into {css}"))
+    }
+
+    pub async fn text(&self, css: &str) -> Result<String> {
+        Ok(self.wait(css).await?.text().await?)
+    }
+
+    /// Waits until `css` matches an element whose text contains `needle`.
+    pub async fn wait_text(&self, css: &str, needle: &str) -> Result<String> {
+        let deadline = Instant::now() + UI_TIMEOUT;
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            if let Ok(els) = self.client.find_all(Locator::Css(css)).await {
+                for el in els {
+                    if let Ok(t) = el.text().await {
+                        if t.contains(needle) {
+                            return Ok(t);
+                        }
+                        last = t;
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        bail!("no `{css}` containing {needle:?} within {UI_TIMEOUT:?} (last text: {last:?})")
+    }
+
+    pub async fn count(&self, css: &str) -> Result<usize> {
+        Ok(self.client.find_all(Locator::Css(css)).await?.len())
+    }
+
+    pub async fn screenshot(&self, label: &str) -> Result<PathBuf> {
+        let png = self.client.screenshot().await?;
+        let dir = artifacts_dir();
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("{}-{label}.png", self.name));
+        std::fs::write(&path, png)?;
+        Ok(path)
+    }
+
+    /// Ends a test: on failure saves a screenshot and the page source, on
+    /// success a final screenshot and a line proving a real window ran. Always
+    /// closes the app and its driver.
+    pub async fn finish(self, result: Result<()>) -> Result<()> {
+        match &result {
+            Ok(()) => {
+                if let Ok(p) = self.screenshot("final").await {
+                    let title = self.client.title().await.unwrap_or_default();
+                    println!(
+                        "e2e {}: passed in a real app window (page title {title:?}, DISPLAY={}); screenshot {}",
+                        self.name,
+                        std::env::var("DISPLAY").unwrap_or_default(),
+                        p.display()
+                    );
+                }
+            }
+            Err(e) => {
+                let shot = self.screenshot("failure").await;
+                if let Ok(src) = self.client.source().await {
+                    let _ = std::fs::write(
+                        artifacts_dir().join(format!("{}-failure.html", self.name)),
+                        src,
+                    );
+                }
+                eprintln!("e2e {} failed: {e:#}\nscreenshot: {shot:?}", self.name);
+            }
+        }
+        let _ = self.client.clone().close().await;
+        drop(self.driver);
+        result
+    }
+}
+
+fn app_args(
+    backend: &Backend,
+    data_dir: &Path,
+    keyring_service: &str,
+    options: &AppOptions,
+) -> Vec<String> {
+    let ca = options
+        .ca_override
+        .clone()
+        .unwrap_or_else(|| backend.ca_path());
+    vec![
+        "--data-dir".into(),
+        data_dir.display().to_string(),
+        "--backend-url".into(),
+        backend.url(),
+        "--ca-cert".into(),
+        ca.display().to_string(),
+        "--keyring-service".into(),
+        keyring_service.to_owned(),
+    ]
+}
+
+/// Starts the app through the driver and waits for the UI to mount.
+async fn open_app(driver_port: u16, args: &[String]) -> Result<Client> {
+    let client = connect(driver_port, args).await?;
+    wait_css(&client, "#nav-home").await?;
+    Ok(client)
+}
+
+fn artifacts_dir() -> PathBuf {
+    std::env::var_os("CDS_E2E_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-artifacts"))
+}
+
+fn start_driver(env: &[(String, String)]) -> Result<(Guard, u16)> {
+    let port = free_port()?;
+    let native = free_port()?;
+    let native_driver = which("WebKitWebDriver").unwrap_or_else(|| "/usr/bin/WebKitWebDriver".into());
+    let mut cmd = Command::new("tauri-driver");
+    cmd.args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+        .arg("--native-driver")
+        .arg(native_driver)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let guard = Guard(cmd.spawn().context("starting tauri-driver (cargo xtask setup installs it)")?);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok((guard, port));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!("tauri-driver did not listen on port {port}")
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
+async fn connect(driver_port: u16, args: &[String]) -> Result<Client> {
+    let app = env_path("CDS_APP_BIN")?;
+    let caps = serde_json::json!({
+        "browserName": "wry",
+        "tauri:options": { "application": app, "args": args }
+    });
+    let serde_json::Value::Object(caps) = caps else {
+        bail!("capabilities must be an object");
+    };
+    let mut last = None;
+    // WebKitWebDriver may take a moment after tauri-driver starts listening.
+    for _ in 0..20 {
+        match ClientBuilder::rustls()
+            .context("TLS setup for the WebDriver client")?
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{driver_port}"))
+            .await
+        {
+            Ok(c) => return Ok(c),
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    Err(anyhow!("could not start a WebDriver session: {last:?}"))
+}
+
+async fn wait_css(client: &Client, css: &str) -> Result<Element> {
+    client
+        .wait()
+        .at_most(UI_TIMEOUT)
+        .for_element(Locator::Css(css))
+        .await
+        .with_context(|| format!("waiting for `{css}`"))
+}
+
+/// A small real PNG (the app icon) for attachment tests.
+pub fn sample_photo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../assets/icon.png")
+}
+
+/// Whether `needle` occurs anywhere in `haystack`.
+pub fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
