@@ -1,0 +1,379 @@
+//! Keys and the sealed-blob format.
+//!
+//! Two key types, kept apart by the type system:
+//! - [`Kek`], a key-encryption key. It can only wrap and unwrap a
+//!   [`VaultKey`]; it has no method that touches records.
+//! - [`VaultKey`], which seals and opens records.
+//!
+//! Both hold their 32 bytes in [`Zeroizing`] and print as `<redacted>`.
+//! `ring` expands a key into its own schedule for each operation; that
+//! schedule lives only for the call (ring does not zeroize it, which is the
+//! one copy of key material outside our control).
+//!
+//! A sealed blob is `version (1 byte) || nonce (12 bytes) || ciphertext || tag
+//! (16 bytes)`, AES-256-GCM with a fresh random nonce per seal.
+
+use ring::aead::{self, LessSafeKey, UnboundKey, AES_256_GCM, NONCE_LEN};
+use ring::rand::{SecureRandom, SystemRandom};
+use zeroize::Zeroizing;
+
+use crate::error::VaultError;
+
+/// Length of every key in the vault, in bytes (AES-256).
+pub(crate) const KEY_LEN: usize = 32;
+/// Version byte at the start of every sealed blob.
+pub(crate) const FORMAT_VERSION: u8 = 1;
+const HEADER_LEN: usize = 1 + NONCE_LEN;
+const TAG_LEN: usize = 16;
+
+/// The sealed blob did not authenticate (wrong key, changed bytes, moved to
+/// another place, unknown version or truncated). Deliberately carries no
+/// detail: the caller knows the place and turns it into an error.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Unauthentic;
+
+/// The place a record ciphertext belongs to; rendered as its associated data
+/// `cds-vault/v1|<table>|<row id>|<column>` (plus `|<parent id>` for rows
+/// that belong to another row, such as an attachment's document).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Place<'a> {
+    pub table: &'static str,
+    pub id: &'a str,
+    pub column: &'static str,
+    pub parent: Option<&'a str>,
+}
+
+impl<'a> Place<'a> {
+    pub(crate) fn new(table: &'static str, id: &'a str, column: &'static str) -> Self {
+        Place {
+            table,
+            id,
+            column,
+            parent: None,
+        }
+    }
+
+    pub(crate) fn with_parent(mut self, parent: &'a str) -> Self {
+        self.parent = Some(parent);
+        self
+    }
+
+    pub(crate) fn aad(&self) -> Vec<u8> {
+        let mut s = format!(
+            "cds-vault/v{FORMAT_VERSION}|{}|{}|{}",
+            self.table, self.id, self.column
+        );
+        if let Some(p) = self.parent {
+            s.push('|');
+            s.push_str(p);
+        }
+        s.into_bytes()
+    }
+
+    /// The error for a record at this place that failed to open.
+    pub(crate) fn tampered(&self) -> VaultError {
+        VaultError::Tampered {
+            table: self.table,
+            id: self.id.to_owned(),
+        }
+    }
+}
+
+/// Where a wrapped copy of the vault key comes from. Each slot has its own
+/// row in `meta` and its own associated data, so one wrap can never be
+/// passed off as another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WrapSlot {
+    /// Wrapped by the KEK held in the [`crate::KeyStore`].
+    Keyring,
+}
+
+impl WrapSlot {
+    /// Name of the slot's row in the `meta` table.
+    pub(crate) fn meta_name(self) -> &'static str {
+        match self {
+            WrapSlot::Keyring => "wrap/keyring",
+        }
+    }
+
+    fn aad(self) -> &'static [u8] {
+        match self {
+            WrapSlot::Keyring => b"cds-vault/v1/wrap/keyring",
+        }
+    }
+}
+
+/// Raw AES-256 key bytes; private so that only [`Kek`] and [`VaultKey`]
+/// decide what a key may be used for.
+struct KeyBytes(Zeroizing<[u8; KEY_LEN]>);
+
+impl KeyBytes {
+    fn generate(rng: &SystemRandom) -> Result<Self, VaultError> {
+        let mut k = Zeroizing::new([0u8; KEY_LEN]);
+        rng.fill(&mut k[..]).map_err(|_| rng_failed())?;
+        Ok(KeyBytes(k))
+    }
+
+    fn from_slice(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() != KEY_LEN {
+            return None;
+        }
+        let mut k = Zeroizing::new([0u8; KEY_LEN]);
+        k.copy_from_slice(bytes);
+        Some(KeyBytes(k))
+    }
+
+    fn ring_key(&self) -> Result<LessSafeKey, VaultError> {
+        UnboundKey::new(&AES_256_GCM, &self.0[..])
+            .map(LessSafeKey::new)
+            .map_err(|_| VaultError::Storage("the AES-256-GCM key could not be set up".into()))
+    }
+
+    fn seal(
+        &self,
+        rng: &SystemRandom,
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, VaultError> {
+        let key = self.ring_key()?;
+        let mut nonce = [0u8; NONCE_LEN];
+        rng.fill(&mut nonce).map_err(|_| rng_failed())?;
+        // Exact capacity: the buffer holds plaintext for a moment and must
+        // never reallocate (which would leave a copy behind), and it is
+        // zeroized if anything below fails.
+        let mut out = Zeroizing::new(Vec::with_capacity(HEADER_LEN + plaintext.len() + TAG_LEN));
+        out.push(FORMAT_VERSION);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(plaintext);
+        let tag = key
+            .seal_in_place_separate_tag(
+                aead::Nonce::assume_unique_for_key(nonce),
+                aead::Aad::from(aad),
+                &mut out[HEADER_LEN..],
+            )
+            .map_err(|_| VaultError::Storage("encryption failed (record too large?)".into()))?;
+        out.extend_from_slice(tag.as_ref());
+        // Now ciphertext only: safe to hand out without zeroizing.
+        Ok(std::mem::take(&mut *out))
+    }
+
+    fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, Unauthentic> {
+        if sealed.len() < HEADER_LEN + TAG_LEN || sealed[0] != FORMAT_VERSION {
+            return Err(Unauthentic);
+        }
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce.copy_from_slice(&sealed[1..HEADER_LEN]);
+        let key = self.ring_key().map_err(|_| Unauthentic)?;
+        let mut buf = Zeroizing::new(sealed[HEADER_LEN..].to_vec());
+        let len = key
+            .open_in_place(
+                aead::Nonce::assume_unique_for_key(nonce),
+                aead::Aad::from(aad),
+                &mut buf[..],
+            )
+            .map_err(|_| Unauthentic)?
+            .len();
+        buf.truncate(len);
+        Ok(buf)
+    }
+}
+
+fn rng_failed() -> VaultError {
+    VaultError::Storage("the system random number generator failed".into())
+}
+
+/// Key-encryption key: lives in the [`crate::KeyStore`], only wraps the
+/// vault key.
+pub(crate) struct Kek(KeyBytes);
+
+impl Kek {
+    pub(crate) fn generate(rng: &SystemRandom) -> Result<Self, VaultError> {
+        KeyBytes::generate(rng).map(Kek)
+    }
+
+    /// A key store entry that is not exactly 32 bytes cannot be our KEK.
+    pub(crate) fn from_slice(bytes: &[u8]) -> Option<Self> {
+        KeyBytes::from_slice(bytes).map(Kek)
+    }
+
+    /// The bytes to put in the key store.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.0 .0[..]
+    }
+
+    pub(crate) fn wrap(
+        &self,
+        rng: &SystemRandom,
+        key: &VaultKey,
+        slot: WrapSlot,
+    ) -> Result<Vec<u8>, VaultError> {
+        self.0.seal(rng, slot.aad(), &key.0 .0[..])
+    }
+
+    pub(crate) fn unwrap_key(
+        &self,
+        wrapped: &[u8],
+        slot: WrapSlot,
+    ) -> Result<VaultKey, Unauthentic> {
+        let raw = self.0.open(slot.aad(), wrapped)?;
+        KeyBytes::from_slice(&raw).map(VaultKey).ok_or(Unauthentic)
+    }
+}
+
+impl std::fmt::Debug for Kek {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Kek(<redacted>)")
+    }
+}
+
+/// The random key that encrypts every record of one vault.
+pub(crate) struct VaultKey(KeyBytes);
+
+impl VaultKey {
+    pub(crate) fn generate(rng: &SystemRandom) -> Result<Self, VaultError> {
+        KeyBytes::generate(rng).map(VaultKey)
+    }
+
+    pub(crate) fn seal(
+        &self,
+        rng: &SystemRandom,
+        place: &Place<'_>,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, VaultError> {
+        self.0.seal(rng, &place.aad(), plaintext)
+    }
+
+    /// Opens a record; any failure is reported as tampering at `place`.
+    pub(crate) fn open(
+        &self,
+        place: &Place<'_>,
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+        self.0
+            .open(&place.aad(), sealed)
+            .map_err(|Unauthentic| place.tampered())
+    }
+}
+
+impl std::fmt::Debug for VaultKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VaultKey(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn doc_place(id: &str) -> Place<'_> {
+        Place::new("documents", id, "body")
+    }
+
+    #[test]
+    fn seal_open_round_trip() {
+        let rng = SystemRandom::new();
+        let key = VaultKey::generate(&rng).unwrap();
+        let place = doc_place("a");
+        for msg in [&b""[..], b"x", "Nguyễn Văn An".as_bytes(), &[0u8; 5000][..]] {
+            let sealed = key.seal(&rng, &place, msg).unwrap();
+            assert_eq!(sealed.len(), 1 + 12 + msg.len() + 16);
+            assert_eq!(sealed[0], FORMAT_VERSION);
+            assert_eq!(&key.open(&place, &sealed).unwrap()[..], msg);
+        }
+    }
+
+    #[test]
+    fn aad_binds_table_row_column_and_parent() {
+        let rng = SystemRandom::new();
+        let key = VaultKey::generate(&rng).unwrap();
+        let place = Place::new("attachments", "att-1", "data").with_parent("doc-1");
+        let sealed = key.seal(&rng, &place, b"photo").unwrap();
+        assert!(key.open(&place, &sealed).is_ok());
+        let elsewhere = [
+            Place::new("attachments", "att-2", "data").with_parent("doc-1"),
+            Place::new("attachments", "att-1", "meta").with_parent("doc-1"),
+            Place::new("documents", "att-1", "data").with_parent("doc-1"),
+            Place::new("attachments", "att-1", "data").with_parent("doc-2"),
+            Place::new("attachments", "att-1", "data"),
+        ];
+        for other in elsewhere {
+            assert_eq!(
+                key.open(&other, &sealed).unwrap_err(),
+                VaultError::Tampered {
+                    table: other.table,
+                    id: other.id.to_owned()
+                }
+            );
+        }
+        assert_eq!(
+            doc_place("r1").aad(),
+            b"cds-vault/v1|documents|r1|body".to_vec()
+        );
+    }
+
+    #[test]
+    fn nonces_are_fresh_for_every_seal() {
+        let rng = SystemRandom::new();
+        let key = VaultKey::generate(&rng).unwrap();
+        let place = doc_place("same");
+        let mut nonces = HashSet::new();
+        let mut blobs = HashSet::new();
+        for _ in 0..2000 {
+            let sealed = key.seal(&rng, &place, b"same plaintext").unwrap();
+            assert!(nonces.insert(sealed[1..13].to_vec()), "nonce repeated");
+            assert!(blobs.insert(sealed), "ciphertext repeated");
+        }
+    }
+
+    #[test]
+    fn tampered_wrong_key_truncated_and_unknown_version_fail() {
+        let rng = SystemRandom::new();
+        let key = VaultKey::generate(&rng).unwrap();
+        let other = VaultKey::generate(&rng).unwrap();
+        let place = doc_place("a");
+        let sealed = key.seal(&rng, &place, b"secret").unwrap();
+        assert!(other.open(&place, &sealed).is_err());
+        for i in 0..sealed.len() {
+            let mut bad = sealed.clone();
+            bad[i] ^= 0x01;
+            assert!(key.open(&place, &bad).is_err(), "flip at byte {i} accepted");
+        }
+        assert!(key.open(&place, &sealed[..sealed.len() - 1]).is_err());
+        assert!(key.open(&place, &sealed[..10]).is_err());
+        assert!(key.open(&place, &[]).is_err());
+    }
+
+    #[test]
+    fn kek_wraps_and_unwraps_only_with_the_same_kek_and_slot() {
+        let rng = SystemRandom::new();
+        let kek = Kek::generate(&rng).unwrap();
+        let vk = VaultKey::generate(&rng).unwrap();
+        let wrapped = kek.wrap(&rng, &vk, WrapSlot::Keyring).unwrap();
+        assert_eq!(wrapped.len(), 1 + 12 + KEY_LEN + 16);
+        let back = kek.unwrap_key(&wrapped, WrapSlot::Keyring).unwrap();
+        // Same key: what one seals, the other opens.
+        let place = doc_place("x");
+        let sealed = vk.seal(&rng, &place, b"hi").unwrap();
+        assert_eq!(&back.open(&place, &sealed).unwrap()[..], b"hi");
+        let wrong = Kek::generate(&rng).unwrap();
+        assert_eq!(
+            wrong.unwrap_key(&wrapped, WrapSlot::Keyring).unwrap_err(),
+            Unauthentic
+        );
+        // A wrap is not a record: the record AAD differs from the wrap AAD.
+        assert!(vk.open(&place, &wrapped).is_err());
+    }
+
+    #[test]
+    fn keys_never_debug_print_their_bytes() {
+        let rng = SystemRandom::new();
+        let kek = Kek::generate(&rng).unwrap();
+        let vk = VaultKey::generate(&rng).unwrap();
+        assert_eq!(format!("{kek:?}"), "Kek(<redacted>)");
+        assert_eq!(format!("{vk:?}"), "VaultKey(<redacted>)");
+        assert!(Kek::from_slice(&[0u8; 31]).is_none());
+        assert!(Kek::from_slice(&[0u8; 33]).is_none());
+        assert_eq!(Kek::from_slice(&[7u8; 32]).unwrap().as_bytes(), &[7u8; 32]);
+    }
+}

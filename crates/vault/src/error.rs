@@ -1,0 +1,159 @@
+//! The one error type of the crate, and the mapping from SQLite and I/O errors.
+
+use rusqlite::ffi::ErrorCode;
+
+/// Everything that can go wrong in the vault.
+///
+/// Messages are English, for logs and developers; the app maps
+/// [`VaultError::kind`] to a translated text. No message ever contains key
+/// material or decrypted personal data (row ids are random UUIDs).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VaultError {
+    /// The OS keyring (Secret Service, Keychain, Credential Manager) could
+    /// not be used.
+    #[error("the OS keyring is not available: {0}")]
+    Keyring(String),
+    /// The vault file exists but its key-encryption key is not in the key
+    /// store. The vault is left untouched; a new key is never made for it.
+    #[error(
+        "the vault file exists but its key is missing from the keyring; \
+         the vault was not changed"
+    )]
+    KeyMissing,
+    /// The key store holds a key, but it does not open this vault.
+    #[error("the key in the keyring does not open this vault; the vault was not changed")]
+    WrongKey,
+    /// The file is not a vault, or SQLite found it damaged.
+    #[error("the vault file is damaged or is not a vault: {0}")]
+    Corrupt(String),
+    /// A record failed authentication: it was changed, moved or swapped
+    /// outside the app. Its contents are never returned.
+    #[error(
+        "a record in `{table}` (id {id}) failed authentication: it was changed \
+         or moved outside the app"
+    )]
+    Tampered { table: &'static str, id: String },
+    /// Input that the vault refuses to store.
+    #[error("invalid {field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    /// No such document, attachment or application.
+    #[error("no {what} with id {id}")]
+    NotFound { what: &'static str, id: String },
+    /// The disk (or the device's storage quota) is full.
+    #[error("the disk is full; nothing was saved")]
+    DiskFull,
+    /// Any other storage failure (I/O, SQLite).
+    #[error("storage error: {0}")]
+    Storage(String),
+}
+
+impl VaultError {
+    /// Stable `snake_case` code for the app (`{kind, message}` across IPC).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            VaultError::Keyring(_) => "keyring_unavailable",
+            VaultError::KeyMissing => "key_missing",
+            VaultError::WrongKey => "wrong_key",
+            VaultError::Corrupt(_) => "corrupt",
+            VaultError::Tampered { .. } => "tampered",
+            VaultError::Invalid { .. } => "invalid_input",
+            VaultError::NotFound { .. } => "not_found",
+            VaultError::DiskFull => "disk_full",
+            VaultError::Storage(_) => "storage",
+        }
+    }
+
+    pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        VaultError::Invalid {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Maps a SQLite error to the vault's error (kept private so `rusqlite`
+/// does not become part of the public API through a `From` impl).
+pub(crate) fn db(e: rusqlite::Error) -> VaultError {
+    if let rusqlite::Error::SqliteFailure(code, _) = &e {
+        match code.code {
+            ErrorCode::DiskFull => return VaultError::DiskFull,
+            ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => {
+                return VaultError::Corrupt(e.to_string())
+            }
+            _ => {}
+        }
+    }
+    VaultError::Storage(e.to_string())
+}
+
+/// Maps an I/O error, naming what was being done.
+pub(crate) fn io(what: impl std::fmt::Display, e: std::io::Error) -> VaultError {
+    if e.kind() == std::io::ErrorKind::StorageFull {
+        VaultError::DiskFull
+    } else {
+        VaultError::Storage(format!("{what}: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::ffi;
+
+    fn sqlite(code: i32) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn sqlite_codes_map_to_kinds() {
+        assert_eq!(db(sqlite(ffi::SQLITE_FULL)), VaultError::DiskFull);
+        assert_eq!(db(sqlite(ffi::SQLITE_CORRUPT)).kind(), "corrupt");
+        assert_eq!(db(sqlite(ffi::SQLITE_NOTADB)).kind(), "corrupt");
+        assert_eq!(db(sqlite(ffi::SQLITE_IOERR)).kind(), "storage");
+        assert_eq!(db(rusqlite::Error::QueryReturnedNoRows).kind(), "storage");
+    }
+
+    #[test]
+    fn io_storage_full_is_disk_full() {
+        let e = std::io::Error::from(std::io::ErrorKind::StorageFull);
+        assert_eq!(io("writing", e), VaultError::DiskFull);
+        let e = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert_eq!(io("writing x", e).kind(), "storage");
+    }
+
+    #[test]
+    fn kinds_are_stable_snake_case() {
+        let all = [
+            VaultError::Keyring("x".into()),
+            VaultError::KeyMissing,
+            VaultError::WrongKey,
+            VaultError::Corrupt("x".into()),
+            VaultError::Tampered {
+                table: "documents",
+                id: "1".into(),
+            },
+            VaultError::invalid("number", "x"),
+            VaultError::NotFound {
+                what: "document",
+                id: "1".into(),
+            },
+            VaultError::DiskFull,
+            VaultError::Storage("x".into()),
+        ];
+        let kinds: Vec<_> = all.iter().map(VaultError::kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                "keyring_unavailable",
+                "key_missing",
+                "wrong_key",
+                "corrupt",
+                "tampered",
+                "invalid_input",
+                "not_found",
+                "disk_full",
+                "storage"
+            ]
+        );
+    }
+}
