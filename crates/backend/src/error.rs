@@ -1,0 +1,113 @@
+//! The crate's one error type, and how it travels over HTTP.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use cds_api::{ApiErrorBody, ApiErrorKind};
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the backend: bad requests, storage,
+/// certificates, networking.
+///
+/// The first group are the caller's mistakes and map to 4xx responses; the
+/// rest are the server's own failures and map to `500 internal` (their detail
+/// goes to the log, not to the client).
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The request itself is malformed (bad JSON, missing header…): 400.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The request is well-formed but its content is not acceptable: 422.
+    #[error("{0}")]
+    Unprocessable(String),
+    /// No such application / route: 404.
+    #[error("{0}")]
+    NotFound(String),
+    /// The route exists but not for this HTTP method: 405.
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// The idempotency key was already used with a different payload: 409.
+    #[error("{0}")]
+    IdempotencyConflict(String),
+
+    /// The database file could not be opened, configured or migrated.
+    #[error("cannot open database {}: {source}", path.display())]
+    OpenDatabase {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The database was written by a newer backend than this one.
+    #[error("database schema version {found} is newer than this backend knows ({known})")]
+    SchemaTooNew { found: i64, known: usize },
+    /// A query failed.
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// Stored data does not decode (corrupt row, bad seed catalogue…).
+    #[error("stored data is invalid: {0}")]
+    Data(String),
+    /// A file or socket operation failed.
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Making the development certificates failed.
+    #[error("certificate generation failed: {0}")]
+    Certificate(#[from] rcgen::Error),
+    /// The TLS material or configuration is unusable.
+    #[error("TLS setup failed: {0}")]
+    Tls(String),
+    /// A background task died.
+    #[error("background task failed: {0}")]
+    Task(String),
+}
+
+impl BackendError {
+    /// Wraps an I/O error with what was being done.
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        BackendError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// HTTP status and API error kind for this error.
+    pub fn status_and_kind(&self) -> (StatusCode, ApiErrorKind) {
+        match self {
+            BackendError::BadRequest(_) => (StatusCode::BAD_REQUEST, ApiErrorKind::InvalidInput),
+            BackendError::Unprocessable(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, ApiErrorKind::InvalidInput)
+            }
+            BackendError::NotFound(_) => (StatusCode::NOT_FOUND, ApiErrorKind::NotFound),
+            BackendError::MethodNotAllowed(_) => {
+                (StatusCode::METHOD_NOT_ALLOWED, ApiErrorKind::InvalidInput)
+            }
+            BackendError::IdempotencyConflict(_) => {
+                (StatusCode::CONFLICT, ApiErrorKind::IdempotencyConflict)
+            }
+            BackendError::OpenDatabase { .. }
+            | BackendError::SchemaTooNew { .. }
+            | BackendError::Database(_)
+            | BackendError::Data(_)
+            | BackendError::Io { .. }
+            | BackendError::Certificate(_)
+            | BackendError::Tls(_)
+            | BackendError::Task(_) => (StatusCode::INTERNAL_SERVER_ERROR, ApiErrorKind::Internal),
+        }
+    }
+}
+
+impl IntoResponse for BackendError {
+    fn into_response(self) -> Response {
+        let (status, kind) = self.status_and_kind();
+        let message = if kind == ApiErrorKind::Internal {
+            tracing::error!(error = %self, "request failed");
+            "internal server error".to_owned()
+        } else {
+            self.to_string()
+        };
+        (status, Json(ApiErrorBody { kind, message })).into_response()
+    }
+}
