@@ -384,8 +384,7 @@ async fn connect(driver_port: u16, args: &[String]) -> Result<Client> {
     let mut last = None;
     // WebKitWebDriver may take a moment after tauri-driver starts listening.
     for _ in 0..20 {
-        match ClientBuilder::rustls()
-            .context("TLS setup for the WebDriver client")?
+        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(caps.clone())
             .connect(&format!("http://127.0.0.1:{driver_port}"))
             .await

@@ -278,6 +278,9 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
     std::fs::create_dir_all(&artifacts)?;
     // A private HOME keeps the test keyring away from the user's own.
     let home = target_dir(root).join("test-home");
+    // A fresh keyring every run: gnome-keyring creates the login keyring
+    // with the password we unlock it with, so an old one could not be opened.
+    let _ = std::fs::remove_dir_all(&home);
     std::fs::create_dir_all(&home)?;
     // Changing HOME would also move cargo's and rustup's homes: pin them.
     let real_home = PathBuf::from(std::env::var_os("HOME").context("HOME is not set")?);
