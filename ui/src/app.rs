@@ -1,0 +1,113 @@
+//! The root component, the app-wide context and page switching.
+//!
+//! There is no URL router: a Tauri window has no address bar, and a single
+//! `page` signal keeps navigation instant and easy to test (`#nav-*`).
+
+use crate::components::shell::{Header, NavBar};
+use crate::i18n::{provide_i18n, K};
+use crate::ipc;
+use crate::pages::applications::ApplicationsPage;
+use crate::pages::documents::{DocDraft, DocumentsPage};
+use crate::pages::home::HomePage;
+use crate::pages::services::ServicesPage;
+use cds_view::{AppStatus, ErrorKind, IpcError};
+use leptos::prelude::*;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    Home,
+    Documents,
+    Services,
+    Applications,
+}
+
+/// State shared by every page.
+#[derive(Clone, Copy)]
+pub struct AppCtx {
+    pub page: RwSignal<Page>,
+    /// `app_status`: counts, vault and sync errors. Refetched on every
+    /// navigation and after anything that changes it.
+    pub status: LocalResource<Result<AppStatus, IpcError>>,
+    /// The "add document" form lives here, not in its page, so that what the
+    /// citizen typed survives leaving the page and coming back.
+    pub draft: DocDraft,
+}
+
+impl AppCtx {
+    pub fn go(self, page: Page) {
+        self.page.set(page);
+        self.status.refetch();
+        if let Some(w) = web_sys::window() {
+            w.scroll_to_with_x_and_y(0.0, 0.0);
+        }
+    }
+
+    /// Why the vault is not open, once `app_status` has said so (tracked).
+    /// While the status is loading or could not be read, actions stay
+    /// enabled: the commands themselves then report what is wrong.
+    pub fn vault_error(self) -> Option<IpcError> {
+        self.status
+            .get()
+            .and_then(Result::ok)
+            .and_then(|s| s.vault_error)
+    }
+
+    pub fn vault_locked(self) -> bool {
+        self.vault_error().is_some()
+    }
+
+    /// Commands on a vault that did not open fail with the generic
+    /// `VaultUnavailable`; the start-up error in `app_status` says *why*
+    /// (keyring, missing key, damaged file) and what to do, so show that.
+    pub fn explain(self, err: IpcError) -> IpcError {
+        if err.kind != ErrorKind::VaultUnavailable {
+            return err;
+        }
+        self.status
+            .get_untracked()
+            .and_then(Result::ok)
+            .and_then(|s| s.vault_error)
+            .unwrap_or(err)
+    }
+}
+
+pub fn use_app() -> AppCtx {
+    expect_context::<AppCtx>()
+}
+
+/// Calls `f` every `every` while the calling component is mounted.
+pub fn poll_while_mounted(every: Duration, f: impl Fn() + 'static) {
+    if let Ok(handle) = set_interval_with_handle(f, every) {
+        on_cleanup(move || handle.clear());
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    let i18n = provide_i18n();
+    let ctx = AppCtx {
+        page: RwSignal::new(Page::Home),
+        status: LocalResource::new(ipc::app_status),
+        draft: DocDraft::new(),
+    };
+    provide_context(ctx);
+
+    view! {
+        <div class="app">
+            <a class="skip-link" href="#main">
+                {move || i18n.t(K::SkipToContent)}
+            </a>
+            <Header />
+            <NavBar />
+            <main id="main" class="content" tabindex="-1">
+                {move || match ctx.page.get() {
+                    Page::Home => view! { <HomePage /> }.into_any(),
+                    Page::Documents => view! { <DocumentsPage /> }.into_any(),
+                    Page::Services => view! { <ServicesPage /> }.into_any(),
+                    Page::Applications => view! { <ApplicationsPage /> }.into_any(),
+                }}
+            </main>
+        </div>
+    }
+}
