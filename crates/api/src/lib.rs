@@ -13,6 +13,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod fields;
+pub use fields::{Choices, FieldSpec, FieldType, LICENCE_CLASSES, SEX_CHOICES};
+
 /// Path prefix of every endpoint of this API version.
 pub const API_PREFIX: &str = "/v1";
 /// HTTP header that must repeat the body's idempotency key.
@@ -227,6 +230,81 @@ impl std::str::FromStr for DocumentKind {
     }
 }
 
+// ---------------------------------------------------------------------------
+// Citizen credentials (issue #4): signed QR credentials, trust list,
+// revocations. The credential itself is an opaque `CDS1:` text; its format
+// and verification live in `cds-qr`.
+
+/// `POST /v1/credentials` body: issue a signed credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssueCredential {
+    /// 12-digit personal identification number.
+    pub id_number: String,
+    pub full_name: String,
+    /// ISO `YYYY-MM-DD`.
+    pub date_of_birth: String,
+    /// `full`, `over18` or `name_only`: what the credential discloses.
+    pub disclosure: String,
+    /// Validity in days (1..=30); 30 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validity_days: Option<u32>,
+}
+
+/// `POST /v1/credentials` answer (201).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedCredential {
+    /// UUID; the handle for revocation.
+    pub credential_id: String,
+    /// The QR text (`CDS1:…`).
+    pub payload: String,
+    /// Hex key id of the signing key.
+    pub kid: String,
+    pub disclosure: String,
+    /// RFC 3339.
+    pub not_before: String,
+    /// RFC 3339; the app refreshes the credential before this.
+    pub expires: String,
+}
+
+/// One public key of the city's trust list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustedKey {
+    /// Hex key id (first 8 bytes of SHA-256 of the public key).
+    pub kid: String,
+    /// Always `ES256` (ECDSA P-256 with SHA-256).
+    pub alg: String,
+    /// Standard base64 of the 65-byte uncompressed SEC1 public key.
+    pub public_key: String,
+}
+
+/// `GET /v1/trust-list` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustListBody {
+    /// The issuer name carried in credentials.
+    pub issuer: String,
+    pub keys: Vec<TrustedKey>,
+}
+
+/// `GET /v1/revocations` body. `signed` is authoritative: a verifier checks
+/// it against the trust list and ignores the plain fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevocationListBody {
+    /// Unix seconds when the list was produced.
+    pub issued_at: i64,
+    /// Revoked credential ids (UUIDs), for display and debugging.
+    pub credential_ids: Vec<String>,
+    /// Standard base64 of the COSE_Sign1 revocation list signed by the city.
+    pub signed: String,
+}
+
+/// `POST /v1/credentials/{id}/revoke` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokedCredential {
+    pub credential_id: String,
+    /// Unix seconds of the (first) revocation.
+    pub revoked_at: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,7 +324,13 @@ mod tests {
 
     #[test]
     fn status_codes_round_trip() {
-        for s in ["received", "in_review", "needs_more_info", "approved", "rejected"] {
+        for s in [
+            "received",
+            "in_review",
+            "needs_more_info",
+            "approved",
+            "rejected",
+        ] {
             let st = ApplicationStatus::from_code(s).unwrap();
             assert_eq!(st.code(), s);
             assert_eq!(serde_json::to_string(&st).unwrap(), format!("\"{s}\""));
@@ -275,7 +359,9 @@ mod tests {
         codes.sort();
         codes.dedup();
         assert_eq!(codes.len(), cat.len(), "service codes are unique");
-        assert!(cat.iter().all(|s| s.required_documents.contains(&DocumentKind::Cccd)));
+        assert!(cat
+            .iter()
+            .all(|s| s.required_documents.contains(&DocumentKind::Cccd)));
     }
 
     #[test]

@@ -79,13 +79,22 @@ impl<'a> Place<'a> {
     }
 }
 
+/// Length of a KDF salt, in bytes.
+pub(crate) const SALT_LEN: usize = 16;
+
 /// Where a wrapped copy of the vault key comes from. Each slot has its own
 /// row in `meta` and its own associated data, so one wrap can never be
-/// passed off as another.
+/// passed off as another. The PIN slot's associated data also carries its
+/// KDF parameters, so parameters changed in the file fail authentication.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum WrapSlot {
     /// Wrapped by the KEK held in the [`crate::KeyStore`].
     Keyring,
+    /// Wrapped by the KEK derived from the PIN or passphrase.
+    Pin {
+        iterations: u32,
+        salt: [u8; SALT_LEN],
+    },
 }
 
 impl WrapSlot {
@@ -93,12 +102,20 @@ impl WrapSlot {
     pub(crate) fn meta_name(self) -> &'static str {
         match self {
             WrapSlot::Keyring => "wrap/keyring",
+            WrapSlot::Pin { .. } => "wrap/pin",
         }
     }
 
-    fn aad(self) -> &'static [u8] {
+    fn aad(self) -> Vec<u8> {
         match self {
-            WrapSlot::Keyring => b"cds-vault/v1/wrap/keyring",
+            WrapSlot::Keyring => b"cds-vault/v1/wrap/keyring".to_vec(),
+            WrapSlot::Pin { iterations, salt } => {
+                let mut a = b"cds-vault/v2/wrap/pin|pbkdf2-hmac-sha256|".to_vec();
+                a.extend_from_slice(&iterations.to_be_bytes());
+                a.push(b'|');
+                a.extend_from_slice(&salt);
+                a
+            }
         }
     }
 }
@@ -178,6 +195,78 @@ impl KeyBytes {
     }
 }
 
+impl KeyBytes {
+    /// AES-256-GCM with a caller-chosen nonce, output `ciphertext || tag`.
+    /// Only for keys used once per file (the backup key), where a counter
+    /// nonce never repeats.
+    fn seal_counter(
+        &self,
+        counter: u64,
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, VaultError> {
+        let key = self.ring_key()?;
+        let mut out = Zeroizing::new(Vec::with_capacity(plaintext.len() + TAG_LEN));
+        out.extend_from_slice(plaintext);
+        key.seal_in_place_append_tag(counter_nonce(counter), aead::Aad::from(aad), &mut *out)
+            .map_err(|_| VaultError::Storage("encryption failed (chunk too large?)".into()))?;
+        Ok(std::mem::take(&mut *out))
+    }
+
+    fn open_counter(
+        &self,
+        counter: u64,
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, Unauthentic> {
+        let key = self.ring_key().map_err(|_| Unauthentic)?;
+        let mut buf = Zeroizing::new(sealed.to_vec());
+        let len = key
+            .open_in_place(counter_nonce(counter), aead::Aad::from(aad), &mut buf[..])
+            .map_err(|_| Unauthentic)?
+            .len();
+        buf.truncate(len);
+        Ok(buf)
+    }
+}
+
+fn counter_nonce(counter: u64) -> aead::Nonce {
+    let mut n = [0u8; NONCE_LEN];
+    n[NONCE_LEN - 8..].copy_from_slice(&counter.to_be_bytes());
+    aead::Nonce::assume_unique_for_key(n)
+}
+
+/// PBKDF2-HMAC-SHA256 of `secret` into 32 zeroized bytes.
+fn pbkdf2(secret: &[u8], salt: &[u8], iterations: u32) -> Result<KeyBytes, VaultError> {
+    let iterations = std::num::NonZeroU32::new(iterations)
+        .ok_or_else(|| VaultError::Storage("zero KDF iterations".into()))?;
+    let mut k = Zeroizing::new([0u8; KEY_LEN]);
+    ring::pbkdf2::derive(
+        ring::pbkdf2::PBKDF2_HMAC_SHA256,
+        iterations,
+        salt,
+        secret,
+        &mut k[..],
+    );
+    Ok(KeyBytes(k))
+}
+
+/// Random bytes for salts and ids of key material.
+pub(crate) fn random_salt(rng: &SystemRandom) -> Result<[u8; SALT_LEN], VaultError> {
+    let mut s = [0u8; SALT_LEN];
+    rng.fill(&mut s).map_err(|_| rng_failed())?;
+    Ok(s)
+}
+
+/// Length type for HKDF output.
+struct Len32;
+
+impl ring::hkdf::KeyType for Len32 {
+    fn len(&self) -> usize {
+        KEY_LEN
+    }
+}
+
 fn rng_failed() -> VaultError {
     VaultError::Storage("the system random number generator failed".into())
 }
@@ -196,6 +285,15 @@ impl Kek {
         KeyBytes::from_slice(bytes).map(Kek)
     }
 
+    /// The KEK of a PIN or passphrase (PBKDF2-HMAC-SHA256).
+    pub(crate) fn from_pin(
+        pin: &str,
+        salt: &[u8; SALT_LEN],
+        iterations: u32,
+    ) -> Result<Self, VaultError> {
+        pbkdf2(pin.as_bytes(), salt, iterations).map(Kek)
+    }
+
     /// The bytes to put in the key store.
     pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.0 .0[..]
@@ -207,7 +305,7 @@ impl Kek {
         key: &VaultKey,
         slot: WrapSlot,
     ) -> Result<Vec<u8>, VaultError> {
-        self.0.seal(rng, slot.aad(), &key.0 .0[..])
+        self.0.seal(rng, &slot.aad(), &key.0 .0[..])
     }
 
     pub(crate) fn unwrap_key(
@@ -215,7 +313,7 @@ impl Kek {
         wrapped: &[u8],
         slot: WrapSlot,
     ) -> Result<VaultKey, Unauthentic> {
-        let raw = self.0.open(slot.aad(), wrapped)?;
+        let raw = self.0.open(&slot.aad(), wrapped)?;
         KeyBytes::from_slice(&raw).map(VaultKey).ok_or(Unauthentic)
     }
 }
@@ -243,6 +341,20 @@ impl VaultKey {
         self.0.seal(rng, &place.aad(), plaintext)
     }
 
+    /// The key for keyed-hash lookups, derived with HKDF-SHA256 under its
+    /// own label: knowing lookup hashes tells nothing about record keys.
+    pub(crate) fn lookup_key(&self) -> Result<LookupKey, VaultError> {
+        let prk = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, b"cds-vault/v2/hkdf-salt")
+            .extract(&self.0 .0[..]);
+        let okm = prk
+            .expand(&[b"cds-vault/v2/lookup-key/hmac-sha256"], Len32)
+            .map_err(|_| VaultError::Storage("HKDF failed".into()))?;
+        let mut k = Zeroizing::new([0u8; KEY_LEN]);
+        okm.fill(&mut k[..])
+            .map_err(|_| VaultError::Storage("HKDF failed".into()))?;
+        Ok(LookupKey(KeyBytes(k)))
+    }
+
     /// Opens a record; any failure is reported as tampering at `place`.
     pub(crate) fn open(
         &self,
@@ -252,6 +364,75 @@ impl VaultKey {
         self.0
             .open(&place.aad(), sealed)
             .map_err(|Unauthentic| place.tampered())
+    }
+}
+
+/// HMAC-SHA256 key for lookups by document number (never stored).
+pub(crate) struct LookupKey(KeyBytes);
+
+impl LookupKey {
+    pub(crate) fn hash(&self, data: &[u8]) -> Vec<u8> {
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &self.0 .0[..]);
+        ring::hmac::sign(&key, data).as_ref().to_vec()
+    }
+}
+
+impl std::fmt::Debug for LookupKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LookupKey(<redacted>)")
+    }
+}
+
+/// The key of one backup file, from its passphrase and salt. Encrypts
+/// chunks with counter nonces: the salt is fresh for every file, so the
+/// key is too, and a counter never repeats within a file.
+pub(crate) struct BackupKey(KeyBytes);
+
+impl BackupKey {
+    pub(crate) fn derive(
+        passphrase: &str,
+        salt: &[u8; SALT_LEN],
+        iterations: u32,
+    ) -> Result<Self, VaultError> {
+        pbkdf2(passphrase.as_bytes(), salt, iterations).map(BackupKey)
+    }
+
+    pub(crate) fn seal_chunk(
+        &self,
+        index: u64,
+        aad: &[u8],
+        plain: &[u8],
+    ) -> Result<Vec<u8>, VaultError> {
+        self.0.seal_counter(index, aad, plain)
+    }
+
+    pub(crate) fn open_chunk(
+        &self,
+        index: u64,
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, Unauthentic> {
+        self.0.open_counter(index, aad, sealed)
+    }
+
+    /// A value that proves the passphrase without revealing the key:
+    /// HMAC of a fixed label, compared in constant time.
+    pub(crate) fn check_value(&self) -> Vec<u8> {
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &self.0 .0[..]);
+        ring::hmac::sign(&key, b"cds-backup/v1/passphrase-check")
+            .as_ref()
+            .to_vec()
+    }
+
+    pub(crate) fn verify_check_value(&self, expected: &[u8]) -> bool {
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &self.0 .0[..]);
+        ring::hmac::verify(&key, b"cds-backup/v1/passphrase-check", expected).is_ok()
+    }
+}
+
+impl std::fmt::Debug for BackupKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BackupKey(<redacted>)")
     }
 }
 
@@ -356,6 +537,31 @@ mod tests {
         let place = doc_place("x");
         let sealed = vk.seal(&rng, &place, b"hi").unwrap();
         assert_eq!(&back.open(&place, &sealed).unwrap()[..], b"hi");
+        // A PIN wrap only opens with the same PIN, salt and iterations.
+        let salt = [3u8; SALT_LEN];
+        let slot = WrapSlot::Pin {
+            iterations: 10,
+            salt,
+        };
+        let pin_kek = Kek::from_pin("482915", &salt, 10).unwrap();
+        let pw = pin_kek.wrap(&rng, &vk, slot).unwrap();
+        assert!(Kek::from_pin("482915", &salt, 10)
+            .unwrap()
+            .unwrap_key(&pw, slot)
+            .is_ok());
+        assert!(Kek::from_pin("482916", &salt, 10)
+            .unwrap()
+            .unwrap_key(&pw, slot)
+            .is_err());
+        let lowered = WrapSlot::Pin {
+            iterations: 9,
+            salt,
+        };
+        assert!(Kek::from_pin("482915", &salt, 9)
+            .unwrap()
+            .unwrap_key(&pw, lowered)
+            .is_err());
+        assert!(pin_kek.unwrap_key(&pw, WrapSlot::Keyring).is_err());
         let wrong = Kek::generate(&rng).unwrap();
         assert_eq!(
             wrong.unwrap_key(&wrapped, WrapSlot::Keyring).unwrap_err(),
@@ -363,6 +569,33 @@ mod tests {
         );
         // A wrap is not a record: the record AAD differs from the wrap AAD.
         assert!(vk.open(&place, &wrapped).is_err());
+    }
+
+    #[test]
+    fn lookup_keys_differ_from_the_record_key_and_between_vaults() {
+        let rng = SystemRandom::new();
+        let a = VaultKey::generate(&rng).unwrap();
+        let b = VaultKey::generate(&rng).unwrap();
+        let h1 = a.lookup_key().unwrap().hash(b"cccd\0079095001234");
+        assert_eq!(h1, a.lookup_key().unwrap().hash(b"cccd\0079095001234"));
+        assert_eq!(h1.len(), 32);
+        assert_ne!(h1, b.lookup_key().unwrap().hash(b"cccd\0079095001234"));
+        assert_ne!(h1, a.lookup_key().unwrap().hash(b"cccd\0079095001235"));
+        assert_ne!(&a.lookup_key().unwrap().0 .0[..], &a.0 .0[..]);
+    }
+
+    #[test]
+    fn backup_chunks_bind_counter_and_aad() {
+        let salt = [9u8; SALT_LEN];
+        let k = BackupKey::derive("correct horse", &salt, 5).unwrap();
+        let c = k.seal_chunk(7, b"aad", b"chunk").unwrap();
+        assert_eq!(&k.open_chunk(7, b"aad", &c).unwrap()[..], b"chunk");
+        assert!(k.open_chunk(8, b"aad", &c).is_err());
+        assert!(k.open_chunk(7, b"aae", &c).is_err());
+        let other = BackupKey::derive("correct horsf", &salt, 5).unwrap();
+        assert!(other.open_chunk(7, b"aad", &c).is_err());
+        assert!(k.verify_check_value(&k.check_value()));
+        assert!(!other.verify_check_value(&k.check_value()));
     }
 
     #[test]

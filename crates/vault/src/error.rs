@@ -45,6 +45,42 @@ pub enum VaultError {
     /// Any other storage failure (I/O, SQLite).
     #[error("storage error: {0}")]
     Storage(String),
+    /// The PIN or passphrase did not unlock the vault. After three failures
+    /// each further attempt must wait `retry_after_secs`.
+    #[error("wrong PIN or passphrase; next attempt allowed in {retry_after_secs} s")]
+    WrongPin { retry_after_secs: u64 },
+    /// Too many wrong PINs: wait before trying again. Nothing was checked.
+    #[error("too many wrong PINs; try again in {retry_after_secs} s")]
+    PinLocked { retry_after_secs: u64 },
+    /// The new PIN or passphrase is too easy to guess.
+    #[error("the PIN or passphrase is too weak: {0}")]
+    WeakPin(String),
+    /// The vault has no PIN wrap (yet) but one was needed.
+    #[error("the vault has no PIN")]
+    NoPin,
+    /// The thing already exists (a document with the same number, a vault
+    /// file at the path, a PIN when setting one).
+    #[error("{what} already exists")]
+    Duplicate { what: &'static str },
+    /// The backup file is damaged, truncated or not a backup. Nothing in the
+    /// vault was changed.
+    #[error("the backup file is damaged or incomplete: {0}; the vault was not changed")]
+    BackupCorrupt(String),
+    /// The passphrase does not open the backup. Nothing was changed.
+    #[error("the passphrase does not open this backup; the vault was not changed")]
+    WrongPassphrase,
+    /// A file is larger than allowed.
+    #[error("the file is larger than the {max} bytes allowed")]
+    TooLarge { max: u64 },
+    /// An attachment is not a JPEG, PNG, WebP or GIF image or a PDF.
+    #[error(
+        "the file is not a JPEG, PNG, WebP or GIF image or a PDF document \
+         (checked by its content, not its name)"
+    )]
+    UnsupportedFile,
+    /// The vault is locked.
+    #[error("the vault is locked")]
+    Locked,
 }
 
 impl VaultError {
@@ -60,7 +96,21 @@ impl VaultError {
             VaultError::NotFound { .. } => "not_found",
             VaultError::DiskFull => "disk_full",
             VaultError::Storage(_) => "storage",
+            VaultError::WrongPin { .. } => "wrong_pin",
+            VaultError::PinLocked { .. } => "pin_locked",
+            VaultError::WeakPin(_) => "weak_pin",
+            VaultError::NoPin => "no_pin",
+            VaultError::Duplicate { .. } => "duplicate",
+            VaultError::BackupCorrupt(_) => "backup_corrupt",
+            VaultError::WrongPassphrase => "wrong_passphrase",
+            VaultError::TooLarge { .. } => "too_large",
+            VaultError::UnsupportedFile => "unsupported_file",
+            VaultError::Locked => "vault_locked",
         }
+    }
+
+    pub(crate) fn storage(what: impl std::fmt::Display) -> Self {
+        VaultError::Storage(what.to_string())
     }
 
     pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
@@ -139,6 +189,20 @@ mod tests {
             },
             VaultError::DiskFull,
             VaultError::Storage("x".into()),
+            VaultError::WrongPin {
+                retry_after_secs: 0,
+            },
+            VaultError::PinLocked {
+                retry_after_secs: 30,
+            },
+            VaultError::WeakPin("x".into()),
+            VaultError::NoPin,
+            VaultError::Duplicate { what: "document" },
+            VaultError::BackupCorrupt("x".into()),
+            VaultError::WrongPassphrase,
+            VaultError::TooLarge { max: 1 },
+            VaultError::UnsupportedFile,
+            VaultError::Locked,
         ];
         let kinds: Vec<_> = all.iter().map(VaultError::kind).collect();
         assert_eq!(
@@ -152,7 +216,17 @@ mod tests {
                 "invalid_input",
                 "not_found",
                 "disk_full",
-                "storage"
+                "storage",
+                "wrong_pin",
+                "pin_locked",
+                "weak_pin",
+                "no_pin",
+                "duplicate",
+                "backup_corrupt",
+                "wrong_passphrase",
+                "too_large",
+                "unsupported_file",
+                "vault_locked",
             ]
         );
     }

@@ -1,117 +1,254 @@
-//! The citizen's document vault: documents, their photos and scans, and the
-//! outbox of applications waiting to be delivered, encrypted at rest in one
-//! SQLite file.
+//! The citizen's document vault: profiles (the citizen and family members),
+//! their documents with photos and scans, applications sent to the city and
+//! an access log of everything that left the vault, encrypted at rest in one
+//! SQLite file, with encrypted backups.
 //!
 //! # Key hierarchy
 //!
 //! ```text
-//!  KeyStore (OS keyring)          vault file (SQLite)
-//!  ┌──────────────────────┐       ┌─────────────────────────────────────────┐
-//!  │ KEK (random 256 bit) │─wraps─► meta "wrap/keyring" = sealed vault key  │
-//!  └──────────────────────┘       │          │ unwrapped in memory only     │
-//!                                 │          ▼                              │
-//!                                 │ vault key (random 256 bit) seals every  │
-//!                                 │ personal field of documents,            │
-//!                                 │ attachments and applications            │
-//!                                 └─────────────────────────────────────────┘
+//!  OS keyring (KeyStore)           PIN / passphrase
+//!  ┌───────────────────┐           ┌────────────────────────────────────┐
+//!  │ keyring KEK       │           │ PIN KEK = PBKDF2-HMAC-SHA256(PIN,  │
+//!  │ (random 256 bit)  │           │   per-vault salt, ≥ 600 000 iter.) │
+//!  └─────────┬─────────┘           └──────────────────┬─────────────────┘
+//!            │ wraps (AES-256-GCM)                    │ wraps (AES-256-GCM,
+//!            ▼ meta "wrap/keyring"                    ▼ AAD binds KDF params)
+//!          ┌──────────────────────────────────────────────┐  meta "wrap/pin"
+//!          │ vault key (random 256 bit, memory only,      │
+//!          │ zeroized on lock/drop)                       │
+//!          └───────┬───────────────────────────┬──────────┘
+//!                  │ AES-256-GCM per record    │ HKDF-SHA256, info
+//!                  ▼                           ▼ "cds-vault/v2/lookup-key/…"
+//!        every personal field,           lookup key: HMAC-SHA256 of
+//!        attachment, thumbnail,          (kind, document number) → the
+//!        application, log entry          `documents.number_hash` index
 //! ```
 //!
-//! - The **vault key** is random (`ring::rand::SystemRandom`) and encrypts
-//!   records. It is never stored in clear, only wrapped.
-//! - A **key-encryption key (KEK)** lives in a [`KeyStore`] ([`OsKeyring`] in
-//!   the app). It only ever wraps the vault key (AES-256-GCM, associated data
-//!   `cds-vault/v1/wrap/keyring`); it never encrypts a record. The wrap is the
-//!   `meta` row `wrap/keyring`. `meta` holds one row per wrap, so a later
-//!   PIN-derived KEK adds `wrap/pin` (plus its KDF parameters) beside it
-//!   without re-encrypting anything.
-//! - Keys are held in [`zeroize::Zeroizing`] buffers, are private to this
-//!   crate, and `Debug`-print as `<redacted>`. No public function returns a
+//! - The **vault key** is random and encrypts records. It is stored only
+//!   wrapped, independently by each key-encryption key (KEK). Either wrap
+//!   alone unlocks the vault: the keyring for everyday start-up, the PIN
+//!   when the keyring is gone (a new phone, a reinstalled OS).
+//! - **KEKs only ever wrap keys**; they never encrypt a record. The PIN
+//!   wrap's associated data carries its KDF parameters and salt, so
+//!   parameters changed in the file fail authentication.
+//! - The **lookup key** is derived from the vault key with HKDF under its
+//!   own label, so document numbers can be found by keyed hash: no number is
+//!   ever stored in plaintext, and the hashes reveal nothing without the key.
+//! - **Backups** have their own key: PBKDF2 of the backup passphrase with the
+//!   file's own salt (see [`Vault::export_backup`]).
+//! - All key material sits in [`zeroize::Zeroizing`] buffers private to this
+//!   crate and `Debug`-prints as `<redacted>`. No public function returns a
 //!   key, a wrapped key or a ciphertext.
+//! - [`Vault::rotate_key`] makes a new vault key and re-encrypts every record
+//!   (and recomputes every lookup hash) in one transaction.
+//!
+//! # PIN attempts
+//!
+//! Failures are counted in plaintext `meta` rows (`pin/failures`,
+//! `pin/last_failure`), so they survive restarts. The first three failures
+//! cost nothing; after failure `n ≥ 4` the next attempt must wait
+//! 30 s × 2^(n-4), at most one hour ([`VaultError::WrongPin`] says how long;
+//! an attempt made too early is [`VaultError::PinLocked`] and is not
+//! checked). A correct PIN resets the counter.
+//!
+//! # KDF cost
+//!
+//! [`KdfParams::recommended`] (600 000 PBKDF2 iterations) is what the app
+//! uses, and the only choice through [`Vault::open`] and [`Vault::create`].
+//! [`KdfParams::new`] refuses fewer. Tests that need speed say so
+//! explicitly with [`KdfParams::insecure_fast_kdf_for_tests`] and
+//! [`Vault::create_with_kdf`]; the vault's choice is stored sealed in
+//! `meta` (`kdf/policy`), so it cannot be lowered by editing the file, and
+//! is used for its later PIN wraps and backups. The iteration count of each
+//! PIN wrap and each backup is stored beside it.
 //!
 //! # Record encryption and associated data
 //!
 //! Every sealed value is AES-256-GCM with a fresh random 96-bit nonce:
 //! `version (1 byte, = 1) || nonce (12 bytes) || ciphertext || tag (16 bytes)`.
-//! Its associated data names the place it belongs to:
-//! `cds-vault/v1|<table>|<row id>|<column>` — and, for attachments,
-//! `|<document id>` as well. Row ids are random UUIDs chosen *before*
-//! encrypting. So a ciphertext copied to another row, another column or
-//! another document, or two rows' ciphertexts swapped, fail authentication
-//! and are reported as [`VaultError::Tampered`]; wrong data is never
-//! returned. (Whole rows deleted or rolled back to an older copy of the file
-//! are not detected: there is no file-wide MAC.)
+//! Its associated data names its place and the format version:
+//! `cds-vault/v1|<table>|<row id>|<column>[|<parent id>]`. The `<column>`
+//! label carries the record layout where it changed: v2 document bodies are
+//! sealed as `body/v2`, so a v1 body can never be read as a v2 one. Row ids
+//! are random UUIDs chosen before encrypting. A ciphertext copied to another
+//! row, column or parent, or two rows' ciphertexts swapped, fail
+//! authentication ([`VaultError::Tampered`]); wrong data is never returned.
+//! (Whole rows deleted, or the file rolled back to an older copy, are not
+//! detected: there is no file-wide MAC.)
 //!
-//! # On-disk format
+//! # On-disk format (schema version 2)
 //!
 //! One SQLite file (WAL, `synchronous=FULL`, foreign keys on,
 //! `application_id` = `0x43445356` "CDSV", schema version in
-//! `user_version`, numbered migrations):
+//! `user_version`, numbered migrations in `schema.rs`):
 //!
 //! | table | plaintext columns | sealed columns |
 //! |---|---|---|
-//! | `meta` | `name`, `created_at` | `value` (wrapped vault key) |
-//! | `documents` | `id`, `created_at` | `body`: JSON `{kind, number, full_name, date_of_birth}` |
-//! | `attachments` | `id`, `document_id`, `created_at` | `meta`: JSON `{file_name, mime, size}`; `data`: the file bytes |
-//! | `applications` | `idempotency_key`, `created_at`, `state` (`queued`/`delivered`) | `payload` (`SubmitApplication` JSON), `receipt` (`ApplicationReceipt` JSON), `last_error` |
+//! | `meta` | `name`, `created_at`; values of `kdf/pin` (JSON params), `pin/*` counters | `wrap/keyring`, `wrap/pin` (by KEKs); `kdf/policy` (by the vault key) |
+//! | `profiles` | `id` (`self` for the citizen, else UUID), `created_at` | `body`: `{full_name, relation, date_of_birth}` |
+//! | `documents` | `id`, `profile_id`, `created_at`, `updated_at`, `number_hash` (HMAC, unique) | `body` (`body/v2`): `{kind, fields, custom_fields}` |
+//! | `attachments` | `id`, `document_id`, `created_at` | `meta`: `{file_name, mime, size}`; `data`; `thumb` (JPEG) |
+//! | `applications` | `idempotency_key`, `created_at`, `state` | `payload`, `receipt`, `last_error` |
+//! | `application_documents` | `idempotency_key`, `document_id` | |
+//! | `application_history` | `id`, `idempotency_key`, `at` | `body`: `{at, status, case_number}` |
+//! | `disclosures` | `id`, `at` | `body`: `{channel, recipient, purpose, legal_basis, document_ids, summary}` |
 //!
-//! Only ids, timestamps and the delivery state are plaintext. The last
-//! delivery error is sealed too, since a server message may echo personal
-//! data.
+//! Only ids, timestamps, links, the delivery state and the PIN counters are
+//! plaintext. Even the document kind is sealed.
+//!
+//! Migration 2 (from v1) needs the vault key: it moves every document into
+//! the `self` profile, turns `{kind, number, full_name, date_of_birth}` into
+//! the field map (a CCCD's sex from its number), computes number hashes,
+//! makes thumbnails, and records the links and history of queued
+//! applications, all in the transaction that opens the file.
 //!
 //! # Invariants
 //!
 //! - **Keys never leave this crate.**
 //! - **Never overwrite an existing vault or its key.** An existing file is
-//!   verified (is it SQLite, is it a vault, is its schema known, is the KEK
-//!   there, does it unwrap the vault key) before anything is written to it;
-//!   on any failure it is left byte-for-byte unchanged and the error says
-//!   why ([`VaultError::Corrupt`], [`VaultError::KeyMissing`],
-//!   [`VaultError::WrongKey`], [`VaultError::Keyring`]). A new key is made
-//!   only when there is no vault file at all.
-//! - **A new vault is all or nothing.** The KEK is stored in the key store
-//!   first (and read back); if that fails, no file is created. The file is
-//!   then built under a temporary name in one transaction and linked into
-//!   place only when complete. If the key store already holds a KEK (say the
-//!   vault file was lost but a backup of it may come back), that KEK is
-//!   reused rather than replaced.
+//!   verified (is it SQLite, is it a vault, is its schema known, does a KEK
+//!   unwrap the vault key) before anything but the PIN counters is written
+//!   to it; a new key is made only when there is no vault file at all.
+//! - **A new vault is all or nothing**: built under a temporary name in one
+//!   transaction and linked into place only when complete.
 //! - **Validation happens before any write**, and each write is one
-//!   transaction (a document with all its attachments; an application).
+//!   transaction (a document with all its attachments; an application with
+//!   its links, history and access-log entry; a whole key rotation; a whole
+//!   backup import).
+//! - **Every disclosure is logged**: [`Vault::enqueue_application`] and
+//!   [`Vault::export_backup`] write the access log themselves;
+//!   [`Vault::record_disclosure`] is for the shell's other channels (QR).
 //!
 //! The app keeps a [`Vault`] behind a mutex; it is `Send` but not `Sync`.
 
+mod apps;
+mod backup;
 mod crypto;
+mod docs;
 mod error;
+mod keys;
 mod keystore;
 mod schema;
+mod text;
+mod thumb;
 mod validate;
 
 pub use cds_api;
 pub use error::VaultError;
 pub use keystore::{KeyStore, MemoryKeyStore, OsKeyring};
-pub use validate::{MAX_ATTACHMENT_BYTES, MAX_FILE_NAME_CHARS, MAX_NAME_CHARS, MAX_NUMBER_CHARS};
+pub use thumb::{MAX_IMAGE_SIDE, THUMBNAIL_MAX_SIDE};
+pub use validate::{
+    MAX_ATTACHMENT_BYTES, MAX_CUSTOM_FIELDS, MAX_FILE_NAME_CHARS, MAX_LONG_TEXT_CHARS,
+    MAX_NAME_CHARS, MAX_NUMBER_CHARS, MAX_TEXT_CHARS,
+};
+pub use zeroize::Zeroizing;
 
 use cds_api::{ApplicationReceipt, DocumentKind, SubmitApplication};
 use ring::rand::SystemRandom;
 use rusqlite::types::ValueRef;
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, Row};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use zeroize::Zeroizing;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 
-use crypto::{Kek, Place, VaultKey, WrapSlot};
-use error::{db, io};
+use crypto::{Kek, LookupKey, Place, VaultKey};
+use error::db;
 
-/// A document to add; see [`Vault::add_document`] for the checks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewDocument {
-    pub kind: DocumentKind,
-    /// The paper's own number; for a [`DocumentKind::Cccd`], 12 digits.
-    pub number: String,
+/// Id of the citizen's own profile, which always exists.
+pub const SELF_PROFILE_ID: &str = "self";
+/// The least PBKDF2 iteration count [`KdfParams::new`] accepts, and what
+/// the app uses.
+pub const MIN_KDF_ITERATIONS: u32 = 600_000;
+
+/// PBKDF2-HMAC-SHA256 cost for PIN wraps and backups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KdfParams {
+    iterations: u32,
+}
+
+impl KdfParams {
+    /// 600 000 iterations (OWASP 2023 for PBKDF2-HMAC-SHA256).
+    pub const fn recommended() -> Self {
+        KdfParams {
+            iterations: MIN_KDF_ITERATIONS,
+        }
+    }
+
+    /// At least [`MIN_KDF_ITERATIONS`]; fewer is refused.
+    pub fn new(iterations: u32) -> Result<Self, VaultError> {
+        if iterations < MIN_KDF_ITERATIONS {
+            return Err(VaultError::invalid(
+                "kdf",
+                format!("at least {MIN_KDF_ITERATIONS} PBKDF2 iterations are required"),
+            ));
+        }
+        Ok(KdfParams { iterations })
+    }
+
+    /// 1 000 iterations: **only for tests**, where 600 000 iterations per
+    /// PIN check would make a debug test suite take minutes. A vault made
+    /// with this is as weak as its PIN; the app never uses it.
+    pub const fn insecure_fast_kdf_for_tests() -> Self {
+        KdfParams { iterations: 1_000 }
+    }
+
+    pub fn iterations(&self) -> u32 {
+        self.iterations
+    }
+}
+
+impl Default for KdfParams {
+    fn default() -> Self {
+        Self::recommended()
+    }
+}
+
+/// Who a profile is to the citizen. Serialised in `snake_case`, the
+/// citizen as `"self"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Relation {
+    #[serde(rename = "self")]
+    SelfPerson,
+    Child,
+    Parent,
+    Spouse,
+    Other,
+}
+
+/// A profile id (the contract's alias; functions take `&str`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ProfileId(pub String);
+
+/// The citizen or a family member; documents belong to one profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    pub id: String,
+    /// Empty for the `self` profile until the citizen sets it.
     pub full_name: String,
-    /// ISO date `YYYY-MM-DD`.
-    pub date_of_birth: String,
-    pub attachments: Vec<NewAttachment>,
+    pub relation: Relation,
+    pub date_of_birth: Option<String>,
+    pub created_at: String,
+}
+
+/// A profile to add or the new state of one to update.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewProfile {
+    pub full_name: String,
+    pub relation: Relation,
+    pub date_of_birth: Option<String>,
+}
+
+/// A document to add, or the new content of one to edit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentInput {
+    pub profile_id: String,
+    pub kind: DocumentKind,
+    /// Keys from `kind.fields()`; empty values are dropped.
+    pub fields: BTreeMap<String, String>,
+    /// Free `(label, value)` pairs; only for [`DocumentKind::Other`].
+    #[serde(default)]
+    pub custom_fields: Vec<(String, String)>,
 }
 
 /// A photo or scan to store with a document.
@@ -134,21 +271,67 @@ impl std::fmt::Debug for NewAttachment {
 }
 
 /// A stored document, decrypted.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Document {
     pub id: String,
+    pub profile_id: String,
     pub kind: DocumentKind,
-    pub number: String,
-    pub full_name: String,
-    pub date_of_birth: String,
+    pub fields: BTreeMap<String, String>,
+    pub custom_fields: Vec<(String, String)>,
     /// In the order they were added.
     pub attachments: Vec<AttachmentMeta>,
     /// RFC 3339, UTC, microseconds.
     pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Document {
+    /// A field's value, if set.
+    pub fn field(&self, key: &str) -> Option<&str> {
+        self.fields.get(key).map(String::as_str)
+    }
+
+    /// The document number, or `""` (an "other" document has none).
+    pub fn number(&self) -> &str {
+        self.field("number").unwrap_or("")
+    }
+
+    /// The holder's full name, or `""`.
+    pub fn full_name(&self) -> &str {
+        self.field("full_name").unwrap_or("")
+    }
+
+    /// The holder's date of birth, or `""`.
+    pub fn date_of_birth(&self) -> &str {
+        self.field("date_of_birth").unwrap_or("")
+    }
+
+    /// The name shown in lists: the full name, or an "other" document's
+    /// title.
+    pub fn title(&self) -> &str {
+        self.field("full_name")
+            .or_else(|| self.field("title"))
+            .unwrap_or("")
+    }
+}
+
+/// A document as listed: no attachments, no field map.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentSummary {
+    pub id: String,
+    pub profile_id: String,
+    pub kind: DocumentKind,
+    /// The full name, or an "other" document's title.
+    pub title: String,
+    /// The document number, or `""`.
+    pub number: String,
+    pub expiry_date: Option<String>,
+    pub attachment_count: u32,
+    pub updated_at: String,
 }
 
 /// What is known about an attachment without reading its bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttachmentMeta {
     pub id: String,
     pub file_name: String,
@@ -156,10 +339,82 @@ pub struct AttachmentMeta {
     /// `image/gif` or `application/pdf`.
     pub mime: String,
     pub size: u64,
+    /// Images that could be decoded have a JPEG thumbnail
+    /// ([`Vault::thumbnail`]).
+    pub has_thumbnail: bool,
+    pub created_at: String,
+}
+
+/// A document that expires soon or has expired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpiryReminder {
+    pub document_id: String,
+    pub profile_id: String,
+    pub kind: DocumentKind,
+    pub title: String,
+    pub expiry_date: String,
+    /// Negative: expired that many days ago.
+    pub days_left: i64,
+}
+
+/// How data left the vault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DisclosureChannel {
+    Application,
+    Qr,
+    Export,
+    Backup,
+}
+
+/// One entry of the access log: what left the vault, to whom, when, why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Disclosure {
+    pub id: String,
+    /// RFC 3339 UTC.
+    pub at: String,
+    pub channel: DisclosureChannel,
+    pub recipient: String,
+    pub purpose: String,
+    pub legal_basis: String,
+    pub document_ids: Vec<String>,
+    /// What was disclosed, numbers masked: `"CCCD 0790…1234"`.
+    pub summary: String,
+}
+
+/// A disclosure to log ([`Vault::record_disclosure`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewDisclosure {
+    pub channel: DisclosureChannel,
+    pub recipient: String,
+    pub purpose: String,
+    pub legal_basis: String,
+    pub document_ids: Vec<String>,
+}
+
+/// What [`Vault::inspect`] learns from a vault file without any key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VaultFileInfo {
+    pub exists: bool,
+    pub keyring_wrap: bool,
+    pub pin_wrap: bool,
+    /// Seconds until a PIN attempt is allowed (0: now).
+    pub pin_retry_after_secs: u64,
+}
+
+/// Counts of what a backup holds (export) or what was added (import).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct BackupSummary {
+    pub profiles: u32,
+    pub documents: u32,
+    pub attachments: u32,
+    pub applications: u32,
+    /// Size of the backup file.
+    pub bytes: u64,
 }
 
 /// An application in the outbox, with what the city answered if delivered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApplicationRecord {
     pub submission: SubmitApplication,
     /// `Some` once delivered; refreshed by later status lookups.
@@ -170,38 +425,94 @@ pub struct ApplicationRecord {
     pub created_at: String,
 }
 
-/// Sealed JSON of a `documents.body`.
-#[derive(Serialize, Deserialize)]
-struct DocumentBody {
-    kind: DocumentKind,
-    number: String,
-    full_name: String,
-    date_of_birth: String,
+/// One step of an application's history: `queued`, then the city's
+/// statuses (`received`, `in_review`…).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusChange {
+    pub at: String,
+    pub status: String,
+    pub case_number: Option<String>,
 }
 
-/// Sealed JSON of an `attachments.meta`.
-#[derive(Serialize, Deserialize)]
-struct AttachmentInfo {
-    file_name: String,
-    mime: String,
-    size: u64,
+pub(crate) const T_META: &str = "meta";
+pub(crate) const T_PROFILES: &str = "profiles";
+pub(crate) const T_DOCUMENTS: &str = "documents";
+pub(crate) const T_ATTACHMENTS: &str = "attachments";
+pub(crate) const T_APPLICATIONS: &str = "applications";
+pub(crate) const T_HISTORY: &str = "application_history";
+pub(crate) const T_DISCLOSURES: &str = "disclosures";
+/// Place label of a v2 document body.
+pub(crate) const DOC_BODY: &str = "body/v2";
+
+/// A sealed column, for operations over every record (rotation, integrity).
+pub(crate) struct SealedColumn {
+    pub table: &'static str,
+    pub id_col: &'static str,
+    pub parent_col: Option<&'static str>,
+    pub col: &'static str,
+    pub place_col: &'static str,
 }
 
-const T_DOCUMENTS: &str = "documents";
-const T_ATTACHMENTS: &str = "attachments";
-const T_APPLICATIONS: &str = "applications";
-/// Longest accepted idempotency key (a UUID is 36).
-const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
-/// Longest stored delivery error message; longer ones are cut.
-const MAX_ERROR_CHARS: usize = 2000;
+const fn sc(
+    table: &'static str,
+    id_col: &'static str,
+    parent_col: Option<&'static str>,
+    col: &'static str,
+    place_col: &'static str,
+) -> SealedColumn {
+    SealedColumn {
+        table,
+        id_col,
+        parent_col,
+        col,
+        place_col,
+    }
+}
+
+/// Every column sealed by the vault key (schema version 2).
+pub(crate) const SEALED: &[SealedColumn] = &[
+    sc(T_PROFILES, "id", None, "body", "body"),
+    sc(T_DOCUMENTS, "id", None, "body", DOC_BODY),
+    sc(T_ATTACHMENTS, "id", Some("document_id"), "meta", "meta"),
+    sc(T_ATTACHMENTS, "id", Some("document_id"), "data", "data"),
+    sc(T_ATTACHMENTS, "id", Some("document_id"), "thumb", "thumb"),
+    sc(
+        T_APPLICATIONS,
+        "idempotency_key",
+        None,
+        "payload",
+        "payload",
+    ),
+    sc(
+        T_APPLICATIONS,
+        "idempotency_key",
+        None,
+        "receipt",
+        "receipt",
+    ),
+    sc(
+        T_APPLICATIONS,
+        "idempotency_key",
+        None,
+        "last_error",
+        "last_error",
+    ),
+    sc(T_HISTORY, "id", Some("idempotency_key"), "body", "body"),
+    sc(T_DISCLOSURES, "id", None, "body", "body"),
+];
 
 /// The open vault. Holds the unwrapped vault key in memory (zeroized on
 /// drop) and one SQLite connection.
 pub struct Vault {
-    conn: Connection,
-    key: VaultKey,
-    rng: SystemRandom,
-    path: PathBuf,
+    pub(crate) conn: Connection,
+    pub(crate) key: VaultKey,
+    pub(crate) lookup: LookupKey,
+    /// The keyring KEK, when the vault was opened through the keyring (for
+    /// re-wrapping on key rotation).
+    pub(crate) keyring_kek: Option<Kek>,
+    pub(crate) kdf: KdfParams,
+    pub(crate) rng: SystemRandom,
+    pub(crate) path: PathBuf,
 }
 
 impl std::fmt::Debug for Vault {
@@ -213,496 +524,19 @@ impl std::fmt::Debug for Vault {
 }
 
 impl Vault {
-    /// Opens or creates the vault file at `path`.
-    ///
-    /// - No file: creates the parent folders, makes a vault key and (unless
-    ///   `keys` already holds one) a KEK, stores the KEK in `keys` **first**
-    ///   (if that fails: the error, and no vault file), then builds the file
-    ///   in one transaction under a temporary name and links it into place.
-    /// - File exists: nothing is written before it is verified. Not SQLite,
-    ///   not a vault, damaged or of a newer schema → [`VaultError::Corrupt`];
-    ///   `keys` has no entry → [`VaultError::KeyMissing`] (a new key is
-    ///   never made over an existing vault); the KEK does not unwrap the
-    ///   vault key → [`VaultError::WrongKey`]; keyring failure →
-    ///   [`VaultError::Keyring`].
-    pub fn open(path: &Path, keys: &dyn KeyStore) -> Result<Vault, VaultError> {
-        match std::fs::metadata(path) {
-            Ok(_) => Self::open_existing(path, keys),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::create(path, keys),
-            Err(e) => Err(io(format_args!("cannot read {}", path.display()), e)),
-        }
-    }
+    // ---- helpers shared by the modules ----------------------------------
 
-    fn open_existing(path: &Path, keys: &dyn KeyStore) -> Result<Vault, VaultError> {
-        // Read-write but never create: the file must be there.
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(db)?;
-        schema::connection_settings(&conn)?;
-        let wrapped = read_keyring_wrap(&conn)?;
-
-        let secret = keys.load()?.ok_or(VaultError::KeyMissing)?;
-        let kek = Kek::from_slice(&secret).ok_or(VaultError::WrongKey)?;
-        drop(secret);
-        let key = kek
-            .unwrap_key(&wrapped, WrapSlot::Keyring)
-            .map_err(|_| VaultError::WrongKey)?;
-        drop(kek);
-
-        // Verified: from here on the file may be written.
-        let mut vault = Vault {
-            conn,
-            key,
-            rng: SystemRandom::new(),
-            path: path.to_owned(),
-        };
-        schema::enable_wal(&vault.conn)?;
-        if schema::user_version(&vault.conn)? < schema::LATEST {
-            let tx = vault
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db)?;
-            schema::migrate(&tx)?;
-            tx.commit().map_err(db)?;
-        }
-        Ok(vault)
-    }
-
-    fn create(path: &Path, keys: &dyn KeyStore) -> Result<Vault, VaultError> {
-        let file_name = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| {
-            VaultError::Storage(format!("{} is not a usable file path", path.display()))
-        })?;
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| io(format_args!("cannot create {}", parent.display()), e))?;
-        }
-        let rng = SystemRandom::new();
-
-        // The KEK goes to the key store before any file exists.
-        let kek = match keys.load()? {
-            Some(existing) => Kek::from_slice(&existing).ok_or_else(|| {
-                VaultError::Keyring(format!(
-                    "the key store already holds an entry of {} bytes that is not a vault \
-                     key; it was left untouched",
-                    existing.len()
-                ))
-            })?,
-            None => {
-                let kek = Kek::generate(&rng)?;
-                keys.store(kek.as_bytes())?;
-                kek
-            }
-        };
-        let key = VaultKey::generate(&rng)?;
-        let wrapped = kek.wrap(&rng, &key, WrapSlot::Keyring)?;
-        drop(kek);
-
-        let tmp = path.with_file_name(format!(
-            ".{file_name}.{}.creating",
-            uuid::Uuid::new_v4().simple()
-        ));
-        if let Err(e) = build_new_file(&tmp, &wrapped) {
-            remove_quietly(&tmp);
-            return Err(e);
-        }
-        match publish(&tmp, path) {
-            Ok(()) => {}
-            Err(Published::AlreadyThere) => {
-                // Another process created the vault meanwhile: use theirs.
-                remove_quietly(&tmp);
-                return Self::open_existing(path, keys);
-            }
-            Err(Published::Failed(e)) => {
-                remove_quietly(&tmp);
-                return Err(e);
-            }
-        }
-
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(db)?;
-        schema::connection_settings(&conn)?;
-        schema::enable_wal(&conn)?;
-        Ok(Vault {
-            conn,
-            key,
-            rng,
-            path: path.to_owned(),
-        })
-    }
-
-    /// Validates and stores a document with its attachments, in one
-    /// transaction. Nothing is written if any check fails:
-    ///
-    /// - `number`: non-empty; for a CCCD exactly 12 ASCII digits starting
-    ///   with a province code; otherwise at most 40 characters.
-    /// - `full_name`: non-empty, at most 100 characters.
-    /// - `date_of_birth`: a real `YYYY-MM-DD` date, not in the future, not
-    ///   before 1900.
-    /// - each attachment: a file name, at most 20 MiB, and content that is
-    ///   really a JPEG, PNG, WebP, GIF or PDF (by its magic bytes; the
-    ///   declared mime is replaced by the sniffed one).
-    ///
-    /// Text fields are trimmed.
-    pub fn add_document(&mut self, doc: &NewDocument) -> Result<Document, VaultError> {
-        let valid = validate::validate_document(doc, latest_date_on_earth())?;
-        let id = new_id();
-        let created_at = now_rfc3339()?;
-        let body = self.seal_json(
-            &Place::new(T_DOCUMENTS, &id, "body"),
-            &DocumentBody {
-                kind: valid.kind,
-                number: valid.number.clone(),
-                full_name: valid.full_name.clone(),
-                date_of_birth: valid.date_of_birth.clone(),
-            },
-        )?;
-
-        let mut attachments = Vec::with_capacity(valid.attachments.len());
-        let mut sealed = Vec::with_capacity(valid.attachments.len());
-        for a in &valid.attachments {
-            let att_id = new_id();
-            let info = AttachmentInfo {
-                file_name: a.file_name.clone(),
-                mime: a.mime.to_owned(),
-                size: a.bytes.len() as u64,
-            };
-            let meta = self.seal_json(
-                &Place::new(T_ATTACHMENTS, &att_id, "meta").with_parent(&id),
-                &info,
-            )?;
-            let data = self.key.seal(
-                &self.rng,
-                &Place::new(T_ATTACHMENTS, &att_id, "data").with_parent(&id),
-                a.bytes,
-            )?;
-            sealed.push((att_id.clone(), meta, data));
-            attachments.push(AttachmentMeta {
-                id: att_id,
-                file_name: info.file_name,
-                mime: info.mime,
-                size: info.size,
-            });
-        }
-
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db)?;
-        tx.execute(
-            "INSERT INTO documents (id, created_at, body) VALUES (?1, ?2, ?3)",
-            params![id, created_at, body],
-        )
-        .map_err(db)?;
-        for (att_id, meta, data) in &sealed {
-            tx.execute(
-                "INSERT INTO attachments (id, document_id, created_at, meta, data) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![att_id, id, created_at, meta, data],
-            )
-            .map_err(db)?;
-        }
-        tx.commit().map_err(db)?;
-
-        Ok(Document {
-            id,
-            kind: valid.kind,
-            number: valid.number,
-            full_name: valid.full_name,
-            date_of_birth: valid.date_of_birth,
-            attachments,
-            created_at,
-        })
-    }
-
-    /// Every document, newest first.
-    pub fn list_documents(&self) -> Result<Vec<Document>, VaultError> {
-        let mut by_doc: HashMap<String, Vec<AttachmentMeta>> = HashMap::new();
-        {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT id, document_id, meta FROM attachments ORDER BY rowid")
-                .map_err(db)?;
-            let mut rows = stmt.query([]).map_err(db)?;
-            while let Some(row) = rows.next().map_err(db)? {
-                let (id, doc_id) = (text(row, 0)?, text(row, 1)?);
-                let meta = self.attachment_meta(row, 2, &id, &doc_id)?;
-                by_doc.entry(doc_id).or_default().push(meta);
-            }
-        }
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT id, created_at, body FROM documents \
-                 ORDER BY created_at DESC, rowid DESC",
-            )
-            .map_err(db)?;
-        let mut rows = stmt.query([]).map_err(db)?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(db)? {
-            let id = text(row, 0)?;
-            let attachments = by_doc.remove(&id).unwrap_or_default();
-            out.push(self.document_from_row(row, id, attachments)?);
-        }
-        Ok(out)
-    }
-
-    /// One document; [`VaultError::NotFound`] if there is none with `id`.
-    pub fn get_document(&self, id: &str) -> Result<Document, VaultError> {
-        let mut attachments = Vec::new();
-        {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT id, meta FROM attachments WHERE document_id = ?1 ORDER BY rowid")
-                .map_err(db)?;
-            let mut rows = stmt.query([id]).map_err(db)?;
-            while let Some(row) = rows.next().map_err(db)? {
-                let att_id = text(row, 0)?;
-                attachments.push(self.attachment_meta(row, 1, &att_id, id)?);
-            }
-        }
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, created_at, body FROM documents WHERE id = ?1")
-            .map_err(db)?;
-        let mut rows = stmt.query([id]).map_err(db)?;
-        match rows.next().map_err(db)? {
-            Some(row) => self.document_from_row(row, id.to_owned(), attachments),
-            None => Err(VaultError::NotFound {
-                what: "document",
-                id: id.to_owned(),
-            }),
-        }
-    }
-
-    /// The decrypted bytes of one attachment.
-    pub fn attachment_bytes(&self, attachment_id: &str) -> Result<Zeroizing<Vec<u8>>, VaultError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT document_id, data FROM attachments WHERE id = ?1")
-            .map_err(db)?;
-        let mut rows = stmt.query([attachment_id]).map_err(db)?;
-        let row = rows
-            .next()
-            .map_err(db)?
-            .ok_or_else(|| VaultError::NotFound {
-                what: "attachment",
-                id: attachment_id.to_owned(),
-            })?;
-        let doc_id = text(row, 0)?;
-        self.open_cell(
-            row,
-            1,
-            &Place::new(T_ATTACHMENTS, attachment_id, "data").with_parent(&doc_id),
-        )
-    }
-
-    /// Queues an application for delivery. Idempotent on its
-    /// `idempotency_key`: queuing the same application again changes
-    /// nothing; a *different* application under a used key is refused
-    /// ([`VaultError::Invalid`]).
-    pub fn enqueue_application(&mut self, app: &SubmitApplication) -> Result<(), VaultError> {
-        let key = app.idempotency_key.as_str();
-        check_idempotency_key(key)?;
-        let payload = self.seal_json(&Place::new(T_APPLICATIONS, key, "payload"), app)?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db)?;
-        let existing: Option<Vec<u8>> = tx
-            .query_row(
-                "SELECT payload FROM applications WHERE idempotency_key = ?1",
-                [key],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db)?;
-        if let Some(blob) = existing {
-            let stored: SubmitApplication = open_json(
-                &self.key,
-                &Place::new(T_APPLICATIONS, key, "payload"),
-                &blob,
-            )?;
-            return if stored == *app {
-                Ok(())
-            } else {
-                Err(VaultError::invalid(
-                    "idempotency_key",
-                    format!("{key} is already used by a different application"),
-                ))
-            };
-        }
-        tx.execute(
-            "INSERT INTO applications (idempotency_key, created_at, state, payload) \
-             VALUES (?1, ?2, 'queued', ?3)",
-            params![key, now_rfc3339()?, payload],
-        )
-        .map_err(db)?;
-        tx.commit().map_err(db)
-    }
-
-    /// Applications not yet delivered, oldest first.
-    pub fn pending_applications(&self) -> Result<Vec<SubmitApplication>, VaultError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT idempotency_key, payload FROM applications WHERE state = 'queued' \
-                 ORDER BY created_at, rowid",
-            )
-            .map_err(db)?;
-        let mut rows = stmt.query([]).map_err(db)?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(db)? {
-            let key = text(row, 0)?;
-            out.push(self.open_json_cell(row, 1, &Place::new(T_APPLICATIONS, &key, "payload"))?);
-        }
-        Ok(out)
-    }
-
-    /// Records the city's receipt: the application is delivered. Called
-    /// again later with a fresher receipt to refresh its status. The
-    /// receipt must carry the same idempotency key.
-    pub fn mark_delivered(
-        &mut self,
-        idempotency_key: &str,
-        receipt: &ApplicationReceipt,
-    ) -> Result<(), VaultError> {
-        if receipt.idempotency_key != idempotency_key {
-            return Err(VaultError::invalid(
-                "receipt",
-                format!(
-                    "the receipt is for application {}, not {idempotency_key}",
-                    receipt.idempotency_key
-                ),
-            ));
-        }
-        let sealed = self.seal_json(
-            &Place::new(T_APPLICATIONS, idempotency_key, "receipt"),
-            receipt,
-        )?;
-        let changed = self
-            .conn
-            .execute(
-                "UPDATE applications SET state = 'delivered', receipt = ?2, last_error = NULL \
-                 WHERE idempotency_key = ?1",
-                params![idempotency_key, sealed],
-            )
-            .map_err(db)?;
-        if changed == 0 {
-            return Err(not_found_application(idempotency_key));
-        }
-        Ok(())
-    }
-
-    /// Remembers why the last delivery attempt failed (shown to the
-    /// citizen). Messages longer than 2000 characters are cut.
-    pub fn record_delivery_error(
-        &mut self,
-        idempotency_key: &str,
-        message: &str,
-    ) -> Result<(), VaultError> {
-        let message: String = message.chars().take(MAX_ERROR_CHARS).collect();
-        let sealed = self.key.seal(
-            &self.rng,
-            &Place::new(T_APPLICATIONS, idempotency_key, "last_error"),
-            message.as_bytes(),
-        )?;
-        let changed = self
-            .conn
-            .execute(
-                "UPDATE applications SET last_error = ?2 WHERE idempotency_key = ?1",
-                params![idempotency_key, sealed],
-            )
-            .map_err(db)?;
-        if changed == 0 {
-            return Err(not_found_application(idempotency_key));
-        }
-        Ok(())
-    }
-
-    /// Every application, newest first.
-    pub fn list_applications(&self) -> Result<Vec<ApplicationRecord>, VaultError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT idempotency_key, created_at, payload, receipt, last_error \
-                 FROM applications ORDER BY created_at DESC, rowid DESC",
-            )
-            .map_err(db)?;
-        let mut rows = stmt.query([]).map_err(db)?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(db)? {
-            let key = text(row, 0)?;
-            out.push(self.application_from_row(row, &key)?);
-        }
-        Ok(out)
-    }
-
-    /// Checks the whole file: SQLite's `PRAGMA integrity_check` and
-    /// `foreign_key_check`, then opens every sealed value (attachments one
-    /// at a time). The first failure is returned: [`VaultError::Corrupt`]
-    /// for SQLite-level damage, [`VaultError::Tampered`] for a record.
-    pub fn integrity_check(&self) -> Result<(), VaultError> {
-        let problems: Vec<String> = {
-            let mut stmt = self.conn.prepare("PRAGMA integrity_check").map_err(db)?;
-            let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(db)?;
-            rows.collect::<Result<_, _>>().map_err(db)?
-        };
-        if problems != ["ok"] {
-            let shown: Vec<&str> = problems.iter().take(5).map(String::as_str).collect();
-            return Err(VaultError::Corrupt(format!(
-                "SQLite integrity check failed: {}",
-                shown.join("; ")
-            )));
-        }
-        let orphans: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
-                r.get(0)
-            })
-            .map_err(db)?;
-        if orphans != 0 {
-            return Err(VaultError::Corrupt(format!(
-                "{orphans} rows point at rows that do not exist"
-            )));
-        }
-        read_keyring_wrap(&self.conn)?;
-
-        self.list_documents()?;
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, document_id, data FROM attachments ORDER BY rowid")
-            .map_err(db)?;
-        let mut rows = stmt.query([]).map_err(db)?;
-        while let Some(row) = rows.next().map_err(db)? {
-            let (id, doc_id) = (text(row, 0)?, text(row, 1)?);
-            self.open_cell(
-                row,
-                2,
-                &Place::new(T_ATTACHMENTS, &id, "data").with_parent(&doc_id),
-            )?;
-        }
-        self.list_applications()?;
-        Ok(())
-    }
-
-    // ---- helpers -------------------------------------------------------
-
-    fn seal_json<T: Serialize>(&self, place: &Place<'_>, value: &T) -> Result<Vec<u8>, VaultError> {
-        let json = Zeroizing::new(
-            serde_json::to_vec(value)
-                .map_err(|e| VaultError::Storage(format!("cannot encode a record: {e}")))?,
-        );
-        self.key.seal(&self.rng, place, &json)
+    pub(crate) fn seal_json<T: Serialize>(
+        &self,
+        place: &Place<'_>,
+        value: &T,
+    ) -> Result<Vec<u8>, VaultError> {
+        seal_json(&self.key, &self.rng, place, value)
     }
 
     /// Opens the sealed blob in column `idx`. A value that is not a blob
     /// (NULL, text…) cannot have been written by us: tampered.
-    fn open_cell(
+    pub(crate) fn open_cell(
         &self,
         row: &Row<'_>,
         idx: usize,
@@ -714,7 +548,7 @@ impl Vault {
         }
     }
 
-    fn open_json_cell<T: DeserializeOwned>(
+    pub(crate) fn open_json_cell<T: DeserializeOwned>(
         &self,
         row: &Row<'_>,
         idx: usize,
@@ -726,76 +560,33 @@ impl Vault {
         }
     }
 
-    fn attachment_meta(
-        &self,
-        row: &Row<'_>,
-        idx: usize,
-        id: &str,
-        doc_id: &str,
-    ) -> Result<AttachmentMeta, VaultError> {
-        let info: AttachmentInfo = self.open_json_cell(
-            row,
-            idx,
-            &Place::new(T_ATTACHMENTS, id, "meta").with_parent(doc_id),
-        )?;
-        Ok(AttachmentMeta {
-            id: id.to_owned(),
-            file_name: info.file_name,
-            mime: info.mime,
-            size: info.size,
-        })
-    }
-
-    /// Row: `id, created_at, body`.
-    fn document_from_row(
-        &self,
-        row: &Row<'_>,
-        id: String,
-        attachments: Vec<AttachmentMeta>,
-    ) -> Result<Document, VaultError> {
-        let body: DocumentBody =
-            self.open_json_cell(row, 2, &Place::new(T_DOCUMENTS, &id, "body"))?;
-        Ok(Document {
-            kind: body.kind,
-            number: body.number,
-            full_name: body.full_name,
-            date_of_birth: body.date_of_birth,
-            attachments,
-            created_at: text(row, 1)?,
-            id,
-        })
-    }
-
-    /// Row: `idempotency_key, created_at, payload, receipt, last_error`.
-    fn application_from_row(
-        &self,
-        row: &Row<'_>,
-        key: &str,
-    ) -> Result<ApplicationRecord, VaultError> {
-        let submission =
-            self.open_json_cell(row, 2, &Place::new(T_APPLICATIONS, key, "payload"))?;
-        let receipt = match row.get_ref(3).map_err(db)? {
-            ValueRef::Null => None,
-            _ => Some(self.open_json_cell(row, 3, &Place::new(T_APPLICATIONS, key, "receipt"))?),
-        };
-        let last_error = match row.get_ref(4).map_err(db)? {
-            ValueRef::Null => None,
-            _ => {
-                let place = Place::new(T_APPLICATIONS, key, "last_error");
-                let bytes = self.open_cell(row, 4, &place)?;
-                Some(String::from_utf8(bytes.to_vec()).map_err(|_| place.tampered())?)
-            }
-        };
-        Ok(ApplicationRecord {
-            submission,
-            receipt,
-            last_error,
-            created_at: text(row, 1)?,
-        })
+    /// The keyed hash of a document number of `kind`.
+    pub(crate) fn number_hash(&self, kind: DocumentKind, number: &str) -> Vec<u8> {
+        number_hash(&self.lookup, kind, number)
     }
 }
 
-fn open_json<T: DeserializeOwned>(
+pub(crate) fn number_hash(lookup: &LookupKey, kind: DocumentKind, number: &str) -> Vec<u8> {
+    let mut data = kind.code().as_bytes().to_vec();
+    data.push(0);
+    data.extend_from_slice(validate::lookup_form(number).as_bytes());
+    lookup.hash(&data)
+}
+
+pub(crate) fn seal_json<T: Serialize>(
+    key: &VaultKey,
+    rng: &SystemRandom,
+    place: &Place<'_>,
+    value: &T,
+) -> Result<Vec<u8>, VaultError> {
+    let json = Zeroizing::new(
+        serde_json::to_vec(value)
+            .map_err(|e| VaultError::Storage(format!("cannot encode a record: {e}")))?,
+    );
+    key.seal(rng, place, &json)
+}
+
+pub(crate) fn open_json<T: DeserializeOwned>(
     key: &VaultKey,
     place: &Place<'_>,
     sealed: &[u8],
@@ -815,151 +606,35 @@ fn open_json<T: DeserializeOwned>(
     })
 }
 
-fn text(row: &Row<'_>, idx: usize) -> Result<String, VaultError> {
+pub(crate) fn text(row: &Row<'_>, idx: usize) -> Result<String, VaultError> {
     row.get(idx).map_err(db)
 }
 
-/// Reads the keyring wrap of the vault key: the verification of an
-/// existing file. Anything unexpected means "not a (readable) vault".
-fn read_keyring_wrap(conn: &Connection) -> Result<Vec<u8>, VaultError> {
-    let app_id = schema::application_id(conn)?;
-    let version = schema::user_version(conn)?;
-    if app_id != schema::APPLICATION_ID {
-        return Err(VaultError::Corrupt(
-            "the file is not a Công dân số vault (wrong application id)".into(),
-        ));
-    }
-    if version < 1 || version > schema::LATEST {
-        return Err(VaultError::Corrupt(format!(
-            "the vault has schema version {version}; this app knows 1 to {}",
-            schema::LATEST
-        )));
-    }
-    let wrapped: Option<Vec<u8>> = conn
-        .query_row(
-            "SELECT value FROM meta WHERE name = ?1",
-            [WrapSlot::Keyring.meta_name()],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(|e| match db(e) {
-            VaultError::Storage(msg) => {
-                VaultError::Corrupt(format!("the vault has no key table: {msg}"))
-            }
-            other => other,
-        })?;
-    wrapped.ok_or_else(|| VaultError::Corrupt("the vault holds no wrapped key".into()))
+pub(crate) fn read_meta(conn: &Connection, name: &str) -> Result<Option<Vec<u8>>, VaultError> {
+    conn.query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| {
+        r.get(0)
+    })
+    .optional()
+    .map_err(db)
 }
 
-/// Builds a complete new vault file at `tmp` in one transaction.
-fn build_new_file(tmp: &Path, wrapped: &[u8]) -> Result<(), VaultError> {
-    let mut conn = Connection::open_with_flags(
-        tmp,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+pub(crate) fn write_meta(conn: &Connection, name: &str, value: &[u8]) -> Result<(), VaultError> {
+    conn.execute(
+        "INSERT INTO meta (name, created_at, value) VALUES (?1, ?2, ?3) \
+         ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+        rusqlite::params![name, now_rfc3339()?, value],
     )
     .map_err(db)?;
-    schema::connection_settings(&conn)?;
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Exclusive)
-        .map_err(db)?;
-    tx.pragma_update(None, "application_id", schema::APPLICATION_ID)
-        .map_err(db)?;
-    schema::migrate(&tx)?;
-    tx.execute(
-        "INSERT INTO meta (name, created_at, value) VALUES (?1, ?2, ?3)",
-        params![WrapSlot::Keyring.meta_name(), now_rfc3339()?, wrapped],
-    )
-    .map_err(db)?;
-    tx.commit().map_err(db)?;
-    conn.close().map_err(|(_, e)| db(e))
-}
-
-enum Published {
-    AlreadyThere,
-    Failed(VaultError),
-}
-
-/// Moves the finished file into place without ever replacing an existing
-/// file: a hard link fails if `path` exists. Where links are unsupported,
-/// falls back to a rename after checking the name is still free.
-fn publish(tmp: &Path, path: &Path) -> Result<(), Published> {
-    match std::fs::hard_link(tmp, path) {
-        Ok(()) => remove_quietly(tmp),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            return Err(Published::AlreadyThere)
-        }
-        Err(_) => {
-            if path.exists() {
-                return Err(Published::AlreadyThere);
-            }
-            std::fs::rename(tmp, path).map_err(|e| {
-                Published::Failed(io(
-                    format_args!("cannot move the new vault to {}", path.display()),
-                    e,
-                ))
-            })?;
-        }
-    }
-    sync_parent_dir(path);
     Ok(())
 }
 
-/// Makes the new directory entry durable (best effort; Unix only).
-fn sync_parent_dir(path: &Path) {
-    #[cfg(unix)]
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if let Ok(dir) = std::fs::File::open(parent) {
-            let _ = dir.sync_all();
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-}
-
-fn remove_quietly(path: &Path) {
-    let _ = std::fs::remove_file(path);
-    for suffix in ["-journal", "-wal", "-shm"] {
-        let mut p = path.as_os_str().to_owned();
-        p.push(suffix);
-        let _ = std::fs::remove_file(PathBuf::from(p));
-    }
-}
-
-fn check_idempotency_key(key: &str) -> Result<(), VaultError> {
-    if key.trim().is_empty() {
-        return Err(VaultError::invalid(
-            "idempotency_key",
-            "the idempotency key is empty",
-        ));
-    }
-    if key.chars().count() > MAX_IDEMPOTENCY_KEY_CHARS || key.chars().any(char::is_control) {
-        return Err(VaultError::invalid(
-            "idempotency_key",
-            format!(
-                "the idempotency key must be at most {MAX_IDEMPOTENCY_KEY_CHARS} characters \
-                 without control characters"
-            ),
-        ));
-    }
-    Ok(())
-}
-
-fn not_found_application(key: &str) -> VaultError {
-    VaultError::NotFound {
-        what: "application",
-        id: key.to_owned(),
-    }
-}
-
-fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
 /// Now as RFC 3339 UTC with a fixed six-digit fraction, so that stored
 /// timestamps sort as text.
-fn now_rfc3339() -> Result<String, VaultError> {
+pub(crate) fn now_rfc3339() -> Result<String, VaultError> {
     time::OffsetDateTime::now_utc()
         .format(time::macros::format_description!(
             "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
@@ -967,9 +642,9 @@ fn now_rfc3339() -> Result<String, VaultError> {
         .map_err(|e| VaultError::Storage(format!("cannot format the time: {e}")))
 }
 
-/// Today's date where it is latest (UTC+14): a date of birth after this is
-/// in the future for everyone.
-fn latest_date_on_earth() -> time::Date {
+/// Today's date where it is latest (UTC+14): a date after this is in the
+/// future for everyone.
+pub(crate) fn latest_date_on_earth() -> time::Date {
     time::OffsetDateTime::now_utc()
         .to_offset(time::macros::offset!(+14))
         .date()
@@ -1020,11 +695,22 @@ mod tests {
     }
 
     #[test]
-    fn idempotency_keys_are_checked() {
-        assert!(check_idempotency_key("5f0c2d1e-0000-4000-8000-000000000000").is_ok());
-        assert!(check_idempotency_key("").is_err());
-        assert!(check_idempotency_key("  ").is_err());
-        assert!(check_idempotency_key(&"k".repeat(129)).is_err());
-        assert!(check_idempotency_key("a\nb").is_err());
+    fn kdf_params_refuse_weak_counts_except_the_explicit_test_constructor() {
+        assert_eq!(KdfParams::default().iterations(), 600_000);
+        assert!(KdfParams::new(599_999).is_err());
+        assert_eq!(KdfParams::new(700_000).unwrap().iterations(), 700_000);
+        assert!(KdfParams::insecure_fast_kdf_for_tests().iterations() < MIN_KDF_ITERATIONS);
+    }
+
+    #[test]
+    fn relation_serialises_self_as_self() {
+        assert_eq!(
+            serde_json::to_string(&Relation::SelfPerson).unwrap(),
+            "\"self\""
+        );
+        assert_eq!(
+            serde_json::to_string(&Relation::Child).unwrap(),
+            "\"child\""
+        );
     }
 }

@@ -43,6 +43,44 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX applications_by_state ON applications(state, created_at);
     "#,
+    // 2: profiles, structured documents with keyed number hashes, thumbnails,
+    // application links and history, the access log. The data step
+    // (`crate::migrate_data`) then moves v1 documents into the "self"
+    // profile and re-seals their bodies in the v2 layout.
+    r#"
+    CREATE TABLE profiles (
+        id         TEXT PRIMARY KEY NOT NULL,
+        created_at TEXT NOT NULL,
+        body       BLOB NOT NULL
+    );
+    ALTER TABLE documents ADD COLUMN profile_id TEXT REFERENCES profiles(id);
+    ALTER TABLE documents ADD COLUMN updated_at TEXT;
+    ALTER TABLE documents ADD COLUMN number_hash BLOB;
+    CREATE UNIQUE INDEX documents_by_number ON documents(number_hash)
+        WHERE number_hash IS NOT NULL;
+    CREATE INDEX documents_by_profile ON documents(profile_id, created_at);
+    ALTER TABLE attachments ADD COLUMN thumb BLOB;
+    CREATE TABLE application_documents (
+        idempotency_key TEXT NOT NULL
+            REFERENCES applications(idempotency_key) ON DELETE CASCADE,
+        document_id     TEXT NOT NULL,
+        PRIMARY KEY (idempotency_key, document_id)
+    );
+    CREATE TABLE application_history (
+        id              TEXT PRIMARY KEY NOT NULL,
+        idempotency_key TEXT NOT NULL
+            REFERENCES applications(idempotency_key) ON DELETE CASCADE,
+        at              TEXT NOT NULL,
+        body            BLOB NOT NULL
+    );
+    CREATE INDEX application_history_by_key ON application_history(idempotency_key, at);
+    CREATE TABLE disclosures (
+        id   TEXT PRIMARY KEY NOT NULL,
+        at   TEXT NOT NULL,
+        body BLOB NOT NULL
+    );
+    CREATE INDEX disclosures_by_time ON disclosures(at);
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -58,9 +96,14 @@ pub(crate) fn application_id(conn: &Connection) -> Result<i32, VaultError> {
         .map_err(db)
 }
 
-/// Applies every migration above the file's `user_version`. The caller
-/// holds the transaction, so a failed migration leaves nothing behind.
-pub(crate) fn migrate(conn: &Connection) -> Result<(), VaultError> {
+/// Applies every migration above the file's `user_version`. After the SQL
+/// of migration `n`, `data_step(conn, n)` runs the part that needs keys
+/// (re-sealing records). The caller holds the transaction, so a failed
+/// migration leaves nothing behind.
+pub(crate) fn migrate(
+    conn: &Connection,
+    data_step: &mut dyn FnMut(&Connection, i64) -> Result<(), VaultError>,
+) -> Result<(), VaultError> {
     let from = user_version(conn)?;
     if from > LATEST {
         return Err(VaultError::Corrupt(format!(
@@ -74,6 +117,7 @@ pub(crate) fn migrate(conn: &Connection) -> Result<(), VaultError> {
             continue;
         }
         conn.execute_batch(sql).map_err(db)?;
+        data_step(conn, to)?;
         conn.pragma_update(None, "user_version", to).map_err(db)?;
     }
     Ok(())
@@ -134,17 +178,26 @@ mod tests {
         assert!(tables(&conn).is_empty());
 
         let tx = conn.transaction().unwrap();
-        migrate(&tx).unwrap();
+        migrate(&tx, &mut |_, _| Ok(())).unwrap();
         tx.commit().unwrap();
         assert_eq!(user_version(&conn).unwrap(), LATEST);
         assert_eq!(
             tables(&conn),
-            ["applications", "attachments", "documents", "meta"]
+            [
+                "application_documents",
+                "application_history",
+                "applications",
+                "attachments",
+                "disclosures",
+                "documents",
+                "meta",
+                "profiles"
+            ]
         );
 
         // Running again changes nothing.
         let tx = conn.transaction().unwrap();
-        migrate(&tx).unwrap();
+        migrate(&tx, &mut |_, _| Ok(())).unwrap();
         tx.commit().unwrap();
         assert_eq!(user_version(&conn).unwrap(), LATEST);
 
@@ -169,7 +222,10 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE documents (x)").unwrap();
         let tx = conn.transaction().unwrap();
-        assert!(migrate(&tx).is_err(), "table already exists");
+        assert!(
+            migrate(&tx, &mut |_, _| Ok(())).is_err(),
+            "table already exists"
+        );
         drop(tx); // rolls back
         assert_eq!(user_version(&conn).unwrap(), 0);
         assert_eq!(tables(&conn), ["documents"]);
@@ -177,7 +233,10 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         conn.pragma_update(None, "user_version", LATEST + 1)
             .unwrap();
-        assert_eq!(migrate(&conn).unwrap_err().kind(), "corrupt");
+        assert_eq!(
+            migrate(&conn, &mut |_, _| Ok(())).unwrap_err().kind(),
+            "corrupt"
+        );
     }
 
     #[test]

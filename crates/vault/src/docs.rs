@@ -1,0 +1,597 @@
+//! Profiles and documents.
+
+use cds_api::DocumentKind;
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use std::collections::HashMap;
+
+use crate::crypto::Place;
+use crate::error::db;
+use crate::keys::{AttachmentInfo, DocBody, ProfileBody};
+use crate::validate::{validate_attachment, validate_document, validate_profile, ValidAttachment};
+use crate::{
+    latest_date_on_earth, new_id, now_rfc3339, text, thumb, AttachmentMeta, Document,
+    DocumentInput, DocumentSummary, ExpiryReminder, NewAttachment, NewProfile, Profile, Relation,
+    Vault, VaultError, Zeroizing, DOC_BODY, SELF_PROFILE_ID, T_ATTACHMENTS, T_DOCUMENTS,
+    T_PROFILES,
+};
+
+/// A validated attachment with its thumbnail, ready to seal.
+struct Prepared<'a> {
+    valid: ValidAttachment<'a>,
+    thumb: Option<Vec<u8>>,
+}
+
+fn prepare(a: &NewAttachment) -> Result<Prepared<'_>, VaultError> {
+    let valid = validate_attachment(a)?;
+    let thumb = thumb::make_thumbnail(valid.bytes, valid.mime)?;
+    Ok(Prepared { valid, thumb })
+}
+
+fn not_found(what: &'static str, id: &str) -> VaultError {
+    VaultError::NotFound {
+        what,
+        id: id.to_owned(),
+    }
+}
+
+impl Vault {
+    // ---- profiles -------------------------------------------------------
+
+    /// Every profile, the citizen's own (`self`) first, then by creation.
+    pub fn list_profiles(&self) -> Result<Vec<Profile>, VaultError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, created_at, body FROM profiles \
+                 ORDER BY (id = 'self') DESC, created_at, rowid",
+            )
+            .map_err(db)?;
+        let mut rows = stmt.query([]).map_err(db)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(db)? {
+            let id = text(r, 0)?;
+            let body: ProfileBody =
+                self.open_json_cell(r, 2, &Place::new(T_PROFILES, &id, "body"))?;
+            out.push(Profile {
+                id,
+                full_name: body.full_name,
+                relation: body.relation,
+                date_of_birth: body.date_of_birth,
+                created_at: text(r, 1)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn profile(&self, id: &str) -> Result<Profile, VaultError> {
+        self.list_profiles()?
+            .into_iter()
+            .find(|p| p.id == id)
+            .ok_or_else(|| not_found("profile", id))
+    }
+
+    /// Adds a family member (relation must not be `self`: there is one
+    /// citizen per vault).
+    pub fn add_profile(&mut self, p: &NewProfile) -> Result<Profile, VaultError> {
+        let p = validate_profile(p, latest_date_on_earth())?;
+        if p.relation == Relation::SelfPerson {
+            return Err(VaultError::Duplicate {
+                what: "the citizen's own profile",
+            });
+        }
+        let id = new_id();
+        let created_at = now_rfc3339()?;
+        let body = self.seal_json(
+            &Place::new(T_PROFILES, &id, "body"),
+            &ProfileBody {
+                full_name: p.full_name.clone(),
+                relation: p.relation,
+                date_of_birth: p.date_of_birth.clone(),
+            },
+        )?;
+        self.conn
+            .execute(
+                "INSERT INTO profiles (id, created_at, body) VALUES (?1, ?2, ?3)",
+                params![id, created_at, body],
+            )
+            .map_err(db)?;
+        Ok(Profile {
+            id,
+            full_name: p.full_name,
+            relation: p.relation,
+            date_of_birth: p.date_of_birth,
+            created_at,
+        })
+    }
+
+    /// Changes a profile. The `self` profile keeps relation `self`; no
+    /// other profile may take it.
+    pub fn update_profile(&mut self, id: &str, p: &NewProfile) -> Result<Profile, VaultError> {
+        let old = self.profile(id)?;
+        let p = validate_profile(p, latest_date_on_earth())?;
+        let is_self = id == SELF_PROFILE_ID;
+        if is_self != (p.relation == Relation::SelfPerson) {
+            return Err(VaultError::invalid(
+                "relation",
+                "only the citizen's own profile has relation \"self\"",
+            ));
+        }
+        let body = self.seal_json(
+            &Place::new(T_PROFILES, id, "body"),
+            &ProfileBody {
+                full_name: p.full_name.clone(),
+                relation: p.relation,
+                date_of_birth: p.date_of_birth.clone(),
+            },
+        )?;
+        self.conn
+            .execute(
+                "UPDATE profiles SET body = ?2 WHERE id = ?1",
+                params![id, body],
+            )
+            .map_err(db)?;
+        Ok(Profile {
+            id: id.to_owned(),
+            full_name: p.full_name,
+            relation: p.relation,
+            date_of_birth: p.date_of_birth,
+            created_at: old.created_at,
+        })
+    }
+
+    /// Deletes a family member's profile. Refuses `self` and a profile that
+    /// still has documents ([`VaultError::Invalid`]).
+    pub fn delete_profile(&mut self, id: &str) -> Result<(), VaultError> {
+        if id == SELF_PROFILE_ID {
+            return Err(VaultError::invalid(
+                "profile_id",
+                "the citizen's own profile cannot be deleted",
+            ));
+        }
+        self.profile(id)?;
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM documents WHERE profile_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
+        if n > 0 {
+            return Err(VaultError::invalid(
+                "profile_id",
+                format!("the profile still has {n} documents; delete or move them first"),
+            ));
+        }
+        self.conn
+            .execute("DELETE FROM profiles WHERE id = ?1", [id])
+            .map_err(db)?;
+        Ok(())
+    }
+
+    // ---- documents ------------------------------------------------------
+
+    /// Validates and stores a document with its attachments, in one
+    /// transaction; nothing is written if any check fails. Fields are
+    /// checked against `kind.fields()` (see `validate.rs`: CCCD number
+    /// rules, real dates, expiry after issue, passport format…); each
+    /// attachment must be a JPEG/PNG/WebP/GIF/PDF by content
+    /// ([`VaultError::UnsupportedFile`]) of at most 20 MiB
+    /// ([`VaultError::TooLarge`]). A number already stored for the same
+    /// kind is [`VaultError::Duplicate`].
+    pub fn add_document(
+        &mut self,
+        doc: &DocumentInput,
+        attachments: &[NewAttachment],
+    ) -> Result<Document, VaultError> {
+        let valid = validate_document(doc, latest_date_on_earth())?;
+        self.profile(&doc.profile_id)?;
+        let prepared = attachments
+            .iter()
+            .map(prepare)
+            .collect::<Result<Vec<_>, _>>()?;
+        let hash = valid
+            .fields
+            .get("number")
+            .map(|n| self.number_hash(valid.kind, n));
+        self.check_unique(hash.as_deref(), None)?;
+        let id = new_id();
+        let now = now_rfc3339()?;
+        let body = self.seal_json(
+            &Place::new(T_DOCUMENTS, &id, DOC_BODY),
+            &DocBody {
+                kind: valid.kind,
+                fields: valid.fields,
+                custom_fields: valid.custom_fields,
+            },
+        )?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        tx.execute(
+            "INSERT INTO documents (id, profile_id, created_at, updated_at, number_hash, body) \
+             VALUES (?1, ?2, ?3, ?3, ?4, ?5)",
+            params![id, doc.profile_id, now, hash, body],
+        )
+        .map_err(db)?;
+        for p in &prepared {
+            insert_attachment(&tx, &self.key, &self.rng, &id, p, &now)?;
+        }
+        tx.commit().map_err(db)?;
+        self.get_document(&id)
+    }
+
+    fn check_unique(&self, hash: Option<&[u8]>, except: Option<&str>) -> Result<(), VaultError> {
+        let Some(hash) = hash else { return Ok(()) };
+        let other: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT id FROM documents WHERE number_hash = ?1",
+                [hash],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)?;
+        match other {
+            Some(o) if Some(o.as_str()) != except => Err(VaultError::Duplicate {
+                what: "a document of this kind with this number",
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Replaces a document's fields (and profile), keeping its attachments.
+    pub fn update_document(
+        &mut self,
+        id: &str,
+        doc: &DocumentInput,
+    ) -> Result<Document, VaultError> {
+        let valid = validate_document(doc, latest_date_on_earth())?;
+        self.get_document(id)?;
+        self.profile(&doc.profile_id)?;
+        let hash = valid
+            .fields
+            .get("number")
+            .map(|n| self.number_hash(valid.kind, n));
+        self.check_unique(hash.as_deref(), Some(id))?;
+        let body = self.seal_json(
+            &Place::new(T_DOCUMENTS, id, DOC_BODY),
+            &DocBody {
+                kind: valid.kind,
+                fields: valid.fields,
+                custom_fields: valid.custom_fields,
+            },
+        )?;
+        self.conn
+            .execute(
+                "UPDATE documents SET profile_id = ?2, updated_at = ?3, number_hash = ?4, \
+                 body = ?5 WHERE id = ?1",
+                params![id, doc.profile_id, now_rfc3339()?, hash, body],
+            )
+            .map_err(db)?;
+        self.get_document(id)
+    }
+
+    /// Deletes a document and its attachments.
+    pub fn delete_document(&mut self, id: &str) -> Result<(), VaultError> {
+        let n = self
+            .conn
+            .execute("DELETE FROM documents WHERE id = ?1", [id])
+            .map_err(db)?;
+        if n == 0 {
+            return Err(not_found("document", id));
+        }
+        Ok(())
+    }
+
+    /// Adds one attachment to a stored document.
+    pub fn add_attachment(
+        &mut self,
+        document_id: &str,
+        a: &NewAttachment,
+    ) -> Result<AttachmentMeta, VaultError> {
+        self.get_document(document_id)?;
+        let p = prepare(a)?;
+        let now = now_rfc3339()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let meta = insert_attachment(&tx, &self.key, &self.rng, document_id, &p, &now)?;
+        tx.execute(
+            "UPDATE documents SET updated_at = ?2 WHERE id = ?1",
+            params![document_id, now],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(meta)
+    }
+
+    /// Deletes one attachment.
+    pub fn delete_attachment(&mut self, attachment_id: &str) -> Result<(), VaultError> {
+        let n = self
+            .conn
+            .execute("DELETE FROM attachments WHERE id = ?1", [attachment_id])
+            .map_err(db)?;
+        if n == 0 {
+            return Err(not_found("attachment", attachment_id));
+        }
+        Ok(())
+    }
+
+    /// Documents (of one profile, or all), newest first.
+    pub fn list_documents(
+        &self,
+        profile_id: Option<&str>,
+    ) -> Result<Vec<DocumentSummary>, VaultError> {
+        Ok(self
+            .all_documents(profile_id)?
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect())
+    }
+
+    /// Summaries with their decrypted bodies.
+    fn all_documents(
+        &self,
+        profile_id: Option<&str>,
+    ) -> Result<Vec<(DocumentSummary, DocBody)>, VaultError> {
+        let mut counts: HashMap<String, u32> = HashMap::new();
+        {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT document_id, count(*) FROM attachments GROUP BY document_id")
+                .map_err(db)?;
+            let mut rows = stmt.query([]).map_err(db)?;
+            while let Some(r) = rows.next().map_err(db)? {
+                counts.insert(text(r, 0)?, r.get(1).map_err(db)?);
+            }
+        }
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, profile_id, updated_at, body FROM documents \
+                 WHERE ?1 IS NULL OR profile_id = ?1 ORDER BY created_at DESC, rowid DESC",
+            )
+            .map_err(db)?;
+        let mut rows = stmt.query([profile_id]).map_err(db)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(db)? {
+            let id = text(r, 0)?;
+            let body: DocBody =
+                self.open_json_cell(r, 3, &Place::new(T_DOCUMENTS, &id, DOC_BODY))?;
+            let summary = DocumentSummary {
+                profile_id: text(r, 1)?,
+                kind: body.kind,
+                title: body
+                    .fields
+                    .get("full_name")
+                    .or_else(|| body.fields.get("title"))
+                    .cloned()
+                    .unwrap_or_default(),
+                number: body.fields.get("number").cloned().unwrap_or_default(),
+                expiry_date: body.fields.get("expiry_date").cloned(),
+                attachment_count: counts.get(&id).copied().unwrap_or(0),
+                updated_at: text(r, 2)?,
+                id,
+            };
+            out.push((summary, body));
+        }
+        Ok(out)
+    }
+
+    /// Documents whose kind, fields or free fields contain every word of
+    /// `query`, ignoring case and diacritics ("giay khai sinh" finds
+    /// "Giấy khai sinh", "dang" finds "Đặng"). Newest first.
+    pub fn search_documents(
+        &self,
+        profile_id: Option<&str>,
+        query: &str,
+    ) -> Result<Vec<DocumentSummary>, VaultError> {
+        let mut out = Vec::new();
+        for (s, body) in self.all_documents(profile_id)? {
+            let mut hay = format!("{} {} ", s.kind.label_vi(), s.kind.label_en());
+            for v in body.fields.values() {
+                hay.push_str(v);
+                hay.push(' ');
+            }
+            for (l, v) in &body.custom_fields {
+                hay.push_str(l);
+                hay.push(' ');
+                hay.push_str(v);
+                hay.push(' ');
+            }
+            if crate::text::matches(&crate::text::fold(&hay), query) {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One document with its attachments' metadata.
+    pub fn get_document(&self, id: &str) -> Result<Document, VaultError> {
+        let mut attachments = Vec::new();
+        {
+            let mut stmt = self
+                .conn
+                .prepare(
+                    "SELECT id, created_at, meta, thumb IS NOT NULL FROM attachments \
+                     WHERE document_id = ?1 ORDER BY rowid",
+                )
+                .map_err(db)?;
+            let mut rows = stmt.query([id]).map_err(db)?;
+            while let Some(r) = rows.next().map_err(db)? {
+                let att_id = text(r, 0)?;
+                let info: AttachmentInfo = self.open_json_cell(
+                    r,
+                    2,
+                    &Place::new(T_ATTACHMENTS, &att_id, "meta").with_parent(id),
+                )?;
+                attachments.push(AttachmentMeta {
+                    file_name: info.file_name,
+                    mime: info.mime,
+                    size: info.size,
+                    has_thumbnail: r.get(3).map_err(db)?,
+                    created_at: text(r, 1)?,
+                    id: att_id,
+                });
+            }
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT profile_id, created_at, updated_at, body FROM documents WHERE id = ?1")
+            .map_err(db)?;
+        let mut rows = stmt.query([id]).map_err(db)?;
+        let r = rows
+            .next()
+            .map_err(db)?
+            .ok_or_else(|| not_found("document", id))?;
+        let body: DocBody = self.open_json_cell(r, 3, &Place::new(T_DOCUMENTS, id, DOC_BODY))?;
+        Ok(Document {
+            id: id.to_owned(),
+            profile_id: text(r, 0)?,
+            kind: body.kind,
+            fields: body.fields,
+            custom_fields: body.custom_fields,
+            attachments,
+            created_at: text(r, 1)?,
+            updated_at: text(r, 2)?,
+        })
+    }
+
+    /// The document of `kind` with `number` (spaces and case ignored),
+    /// found through the keyed hash: the number is never stored or
+    /// compared in plaintext.
+    pub fn find_by_number(
+        &self,
+        kind: DocumentKind,
+        number: &str,
+    ) -> Result<Option<Document>, VaultError> {
+        let hash = self.number_hash(kind, number);
+        let id: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT id FROM documents WHERE number_hash = ?1",
+                [hash],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)?;
+        id.map(|id| self.get_document(&id)).transpose()
+    }
+
+    /// The decrypted bytes of one attachment.
+    pub fn attachment_bytes(&self, attachment_id: &str) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+        self.attachment_column(attachment_id, "data")?
+            .ok_or_else(|| not_found("attachment", attachment_id))
+    }
+
+    /// The attachment's JPEG thumbnail (longest side 320 px); `None` for a
+    /// PDF or an image that could not be decoded.
+    pub fn thumbnail(&self, attachment_id: &str) -> Result<Option<Zeroizing<Vec<u8>>>, VaultError> {
+        self.attachment_column(attachment_id, "thumb")
+    }
+
+    fn attachment_column(
+        &self,
+        attachment_id: &str,
+        col: &'static str,
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, VaultError> {
+        let sql = format!("SELECT document_id, {col} FROM attachments WHERE id = ?1");
+        let mut stmt = self.conn.prepare(&sql).map_err(db)?;
+        let mut rows = stmt.query([attachment_id]).map_err(db)?;
+        let row = rows
+            .next()
+            .map_err(db)?
+            .ok_or_else(|| not_found("attachment", attachment_id))?;
+        let doc_id = text(row, 0)?;
+        if let rusqlite::types::ValueRef::Null = row.get_ref(1).map_err(db)? {
+            return Ok(None);
+        }
+        self.open_cell(
+            row,
+            1,
+            &Place::new(T_ATTACHMENTS, attachment_id, col).with_parent(&doc_id),
+        )
+        .map(Some)
+    }
+
+    /// Documents expiring within `within_days` of `today`, or already
+    /// expired, soonest (most expired) first.
+    pub fn expiry_reminders(
+        &self,
+        today: time::Date,
+        within_days: i64,
+    ) -> Result<Vec<ExpiryReminder>, VaultError> {
+        let mut out = Vec::new();
+        for (s, _) in self.all_documents(None)? {
+            let Some(exp) = &s.expiry_date else { continue };
+            let Ok(date) = crate::validate::parse_date("expiry_date", "expiry", exp) else {
+                continue;
+            };
+            let days_left = (date - today).whole_days();
+            if days_left <= within_days {
+                out.push(ExpiryReminder {
+                    document_id: s.id,
+                    profile_id: s.profile_id,
+                    kind: s.kind,
+                    title: s.title,
+                    expiry_date: exp.clone(),
+                    days_left,
+                });
+            }
+        }
+        out.sort_by_key(|r| r.days_left);
+        Ok(out)
+    }
+}
+
+fn insert_attachment(
+    conn: &rusqlite::Connection,
+    key: &crate::crypto::VaultKey,
+    rng: &ring::rand::SystemRandom,
+    doc_id: &str,
+    p: &Prepared<'_>,
+    now: &str,
+) -> Result<AttachmentMeta, VaultError> {
+    let att_id = new_id();
+    let info = AttachmentInfo {
+        file_name: p.valid.file_name.clone(),
+        mime: p.valid.mime.to_owned(),
+        size: p.valid.bytes.len() as u64,
+    };
+    let meta = crate::seal_json(
+        key,
+        rng,
+        &Place::new(T_ATTACHMENTS, &att_id, "meta").with_parent(doc_id),
+        &info,
+    )?;
+    let data = key.seal(
+        rng,
+        &Place::new(T_ATTACHMENTS, &att_id, "data").with_parent(doc_id),
+        p.valid.bytes,
+    )?;
+    let thumb = match &p.thumb {
+        Some(t) => Some(key.seal(
+            rng,
+            &Place::new(T_ATTACHMENTS, &att_id, "thumb").with_parent(doc_id),
+            t,
+        )?),
+        None => None,
+    };
+    conn.execute(
+        "INSERT INTO attachments (id, document_id, created_at, meta, data, thumb) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![att_id, doc_id, now, meta, data, thumb],
+    )
+    .map_err(db)?;
+    Ok(AttachmentMeta {
+        id: att_id,
+        file_name: info.file_name,
+        mime: info.mime,
+        size: info.size,
+        has_thumbnail: p.thumb.is_some(),
+        created_at: now.to_owned(),
+    })
+}
