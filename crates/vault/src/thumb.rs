@@ -47,9 +47,12 @@ pub(crate) fn make_thumbnail(bytes: &[u8], mime: &str) -> Result<Option<Vec<u8>>
         }
         Err(_) => return Ok(None),
     };
-    let small = img
-        .thumbnail(THUMBNAIL_MAX_SIDE, THUMBNAIL_MAX_SIDE)
-        .to_rgb8();
+    let small = if img.width().max(img.height()) > THUMBNAIL_MAX_SIDE {
+        img.thumbnail(THUMBNAIL_MAX_SIDE, THUMBNAIL_MAX_SIDE)
+    } else {
+        img
+    }
+    .to_rgb8();
     let mut out = Vec::new();
     let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80);
     enc.encode_image(&small)

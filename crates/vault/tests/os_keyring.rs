@@ -11,7 +11,7 @@
 //! Without a keyring they fail (they never skip) and say so.
 
 use cds_api::DocumentKind;
-use cds_vault::{KeyStore, NewAttachment, NewDocument, OsKeyring, Vault};
+use cds_vault::{DocumentInput, KeyStore, NewAttachment, OsKeyring, Vault};
 
 const HOW_TO_RUN: &str = "these tests need an unlocked OS keyring (Secret Service). Run them \
      under the project's test command, or: dbus-run-session -- sh -c 'printf pw | \
@@ -84,18 +84,33 @@ fn a_vault_opens_adds_and_reopens_through_the_os_keyring() {
     let photo = [
         0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00, 0x01,
     ];
+    let fields = [
+        ("number", "001099012345"),
+        ("full_name", "Trần Văn Bảy"),
+        ("date_of_birth", "1999-03-04"),
+        ("sex", "nam"),
+        ("nationality", "Việt Nam"),
+        ("place_of_origin", "Hà Nội"),
+        ("place_of_residence", "Đà Nẵng"),
+        ("issue_date", "2021-01-01"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
     let doc = vault
-        .add_document(&NewDocument {
-            kind: DocumentKind::Cccd,
-            number: "001099012345".into(),
-            full_name: "Trần Văn Bảy".into(),
-            date_of_birth: "1999-03-04".into(),
-            attachments: vec![NewAttachment {
+        .add_document(
+            &DocumentInput {
+                profile_id: "self".into(),
+                kind: DocumentKind::Cccd,
+                fields,
+                custom_fields: vec![],
+            },
+            &[NewAttachment {
                 file_name: "front.jpg".into(),
                 mime: "image/jpeg".into(),
                 bytes: photo.to_vec(),
             }],
-        })
+        )
         .unwrap();
     drop(vault);
 
@@ -105,7 +120,8 @@ fn a_vault_opens_adds_and_reopens_through_the_os_keyring() {
     // A new handle, as on the next app start.
     let again = OsKeyring::new(&entry.service, "vault-kek");
     let vault = must(Vault::open(&path, &again), "reopening the vault");
-    assert_eq!(vault.list_documents().unwrap(), vec![doc.clone()]);
+    assert_eq!(vault.get_document(&doc.id).unwrap(), doc);
+    assert_eq!(vault.list_documents(None).unwrap().len(), 1);
     assert_eq!(
         &vault.attachment_bytes(&doc.attachments[0].id).unwrap()[..],
         &photo[..]

@@ -3,7 +3,9 @@
 use cds_api::{
     Applicant, ApplicationReceipt, ApplicationStatus, DocumentKind, DocumentRef, SubmitApplication,
 };
-use cds_vault::{KeyStore, MemoryKeyStore, NewAttachment, NewDocument, Vault, VaultError};
+use cds_vault::{
+    Document, DocumentInput, KeyStore, MemoryKeyStore, NewAttachment, Vault, VaultError,
+};
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
@@ -21,14 +23,35 @@ fn photo() -> Vec<u8> {
     bytes
 }
 
-fn cccd(attachments: Vec<NewAttachment>) -> NewDocument {
-    NewDocument {
+fn cccd_input(number: &str) -> DocumentInput {
+    let fields = [
+        ("number", number),
+        ("full_name", NAME),
+        ("date_of_birth", "1995-08-15"),
+        ("sex", "nam"),
+        ("nationality", "Việt Nam"),
+        ("place_of_origin", "Quảng Nam"),
+        ("place_of_residence", "Đà Nẵng"),
+        ("issue_date", "2021-04-01"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    DocumentInput {
+        profile_id: "self".into(),
         kind: DocumentKind::Cccd,
-        number: NUMBER.into(),
-        full_name: NAME.into(),
-        date_of_birth: "1995-08-15".into(),
-        attachments,
+        fields,
+        custom_fields: vec![],
     }
+}
+
+/// Adds a CCCD with a fresh valid number each time (numbers are unique).
+fn add(vault: &mut Vault, attachments: Vec<NewAttachment>) -> Result<Document, VaultError> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(1234);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let number = format!("048095{n:06}");
+    vault.add_document(&cccd_input(&number), &attachments)
 }
 
 fn photo_attachment() -> NewAttachment {
@@ -125,11 +148,11 @@ fn a_cccd_with_a_photo_survives_reopening_and_is_never_on_disk_in_clear() {
     let keys = MemoryKeyStore::new();
 
     let mut vault = Vault::open(&path, &keys).unwrap();
-    assert!(vault.list_documents().unwrap().is_empty());
-    let doc = vault.add_document(&cccd(vec![photo_attachment()])).unwrap();
+    assert!(vault.list_documents(None).unwrap().is_empty());
+    let doc = add(&mut vault, vec![photo_attachment()]).unwrap();
     assert_eq!(doc.kind, DocumentKind::Cccd);
-    assert_eq!(doc.number, NUMBER);
-    assert_eq!(doc.full_name, NAME);
+    assert!(doc.number().starts_with("048095"));
+    assert_eq!(doc.full_name(), NAME);
     assert_eq!(doc.attachments.len(), 1);
     let att = &doc.attachments[0];
     assert_eq!(
@@ -138,7 +161,7 @@ fn a_cccd_with_a_photo_survives_reopening_and_is_never_on_disk_in_clear() {
     );
     assert_eq!(att.file_name, "cccd-front.png");
     assert_eq!(att.size, photo().len() as u64);
-    assert_eq!(vault.list_documents().unwrap(), vec![doc.clone()]);
+    assert_eq!(vault.list_documents(None).unwrap()[0].id, doc.id);
     assert_eq!(vault.get_document(&doc.id).unwrap(), doc);
     assert_eq!(&vault.attachment_bytes(&att.id).unwrap()[..], &photo()[..]);
 
@@ -156,8 +179,9 @@ fn a_cccd_with_a_photo_survives_reopening_and_is_never_on_disk_in_clear() {
     }
 
     let vault = Vault::open(&path, &keys).unwrap();
-    let docs = vault.list_documents().unwrap();
-    assert_eq!(docs, vec![doc.clone()]);
+    let docs = vault.list_documents(None).unwrap();
+    assert_eq!(docs.len(), 1);
+    assert_eq!(vault.get_document(&doc.id).unwrap(), doc);
     let bytes: Zeroizing<Vec<u8>> = vault.attachment_bytes(&att.id).unwrap();
     assert_eq!(&bytes[..], &photo()[..], "identical bytes after reopening");
     vault.integrity_check().unwrap();
@@ -168,16 +192,10 @@ fn documents_list_newest_first_and_unknown_ids_are_not_found() {
     let dir = tempfile::tempdir().unwrap();
     let keys = MemoryKeyStore::new();
     let mut vault = Vault::open(&dir.path().join("v.sqlite3"), &keys).unwrap();
-    let first = vault.add_document(&cccd(vec![])).unwrap();
-    let second = vault
-        .add_document(&NewDocument {
-            kind: DocumentKind::Passport,
-            number: "C1234567".into(),
-            ..cccd(vec![photo_attachment(), photo_attachment()])
-        })
-        .unwrap();
+    let first = add(&mut vault, vec![]).unwrap();
+    let second = add(&mut vault, vec![photo_attachment(), photo_attachment()]).unwrap();
     let ids: Vec<_> = vault
-        .list_documents()
+        .list_documents(None)
         .unwrap()
         .into_iter()
         .map(|d| d.id)
@@ -214,22 +232,10 @@ fn invalid_documents_write_nothing() {
         bytes: b"just some text".to_vec(),
     };
     // The first attachment is fine; the second is not: nothing is stored.
+    let err = add(&mut vault, vec![photo_attachment(), text_as_jpg]).unwrap_err();
+    assert_eq!(err, VaultError::UnsupportedFile);
     let err = vault
-        .add_document(&cccd(vec![photo_attachment(), text_as_jpg]))
-        .unwrap_err();
-    assert_eq!(err.kind(), "invalid_input");
-    assert!(matches!(
-        err,
-        VaultError::Invalid {
-            field: "attachments",
-            ..
-        }
-    ));
-    let err = vault
-        .add_document(&NewDocument {
-            number: "04809500123".into(),
-            ..cccd(vec![])
-        })
+        .add_document(&cccd_input("04809500123"), &[])
         .unwrap_err();
     assert!(matches!(
         err,
@@ -239,10 +245,14 @@ fn invalid_documents_write_nothing() {
         }
     ));
     let err = vault
-        .add_document(&NewDocument {
-            date_of_birth: "2023-02-31".into(),
-            ..cccd(vec![])
-        })
+        .add_document(
+            &{
+                let mut d = cccd_input(NUMBER);
+                d.fields.insert("date_of_birth".into(), "2023-02-31".into());
+                d
+            },
+            &[],
+        )
         .unwrap_err();
     assert!(matches!(
         err,
@@ -251,7 +261,7 @@ fn invalid_documents_write_nothing() {
             ..
         }
     ));
-    assert!(vault.list_documents().unwrap().is_empty());
+    assert!(vault.list_documents(None).unwrap().is_empty());
     drop(vault);
     tamper(&dir.path().join("v.sqlite3"), |c| {
         let n: i64 = c
@@ -406,7 +416,7 @@ fn a_vault_whose_key_is_missing_or_wrong_is_refused_and_left_untouched() {
     let path = dir.path().join("vault.sqlite3");
     let keys = MemoryKeyStore::new();
     let mut vault = Vault::open(&path, &keys).unwrap();
-    vault.add_document(&cccd(vec![photo_attachment()])).unwrap();
+    add(&mut vault, vec![photo_attachment()]).unwrap();
     drop(vault);
     let before = std::fs::read(&path).unwrap();
     let listing = dir_listing(dir.path());
@@ -442,7 +452,7 @@ fn a_vault_whose_key_is_missing_or_wrong_is_refused_and_left_untouched() {
 
     // The right key still opens it.
     let vault = Vault::open(&path, &keys).unwrap();
-    assert_eq!(vault.list_documents().unwrap().len(), 1);
+    assert_eq!(vault.list_documents(None).unwrap().len(), 1);
 }
 
 #[test]
@@ -451,7 +461,7 @@ fn a_flipped_byte_in_a_document_is_reported_as_tampering() {
     let path = dir.path().join("vault.sqlite3");
     let keys = MemoryKeyStore::new();
     let mut vault = Vault::open(&path, &keys).unwrap();
-    let doc = vault.add_document(&cccd(vec![])).unwrap();
+    let doc = add(&mut vault, vec![]).unwrap();
     drop(vault);
 
     tamper(&path, |c| {
@@ -475,7 +485,7 @@ fn a_flipped_byte_in_a_document_is_reported_as_tampering() {
         id: doc.id.clone(),
     };
     assert_eq!(vault.get_document(&doc.id).unwrap_err(), expected);
-    assert_eq!(vault.list_documents().unwrap_err(), expected);
+    assert_eq!(vault.list_documents(None).unwrap_err(), expected);
     assert_eq!(vault.integrity_check().unwrap_err(), expected);
     assert_eq!(expected.kind(), "tampered");
 }
@@ -486,14 +496,8 @@ fn swapped_document_bodies_fail_authentication() {
     let path = dir.path().join("vault.sqlite3");
     let keys = MemoryKeyStore::new();
     let mut vault = Vault::open(&path, &keys).unwrap();
-    let a = vault.add_document(&cccd(vec![])).unwrap();
-    let b = vault
-        .add_document(&NewDocument {
-            kind: DocumentKind::Passport,
-            number: "C7654321".into(),
-            ..cccd(vec![])
-        })
-        .unwrap();
+    let a = add(&mut vault, vec![]).unwrap();
+    let b = add(&mut vault, vec![]).unwrap();
     drop(vault);
 
     tamper(&path, |c| {
@@ -534,8 +538,8 @@ fn an_attachment_moved_to_another_document_fails_authentication() {
     let path = dir.path().join("vault.sqlite3");
     let keys = MemoryKeyStore::new();
     let mut vault = Vault::open(&path, &keys).unwrap();
-    let with_photo = vault.add_document(&cccd(vec![photo_attachment()])).unwrap();
-    let other = vault.add_document(&cccd(vec![])).unwrap();
+    let with_photo = add(&mut vault, vec![photo_attachment()]).unwrap();
+    let other = add(&mut vault, vec![]).unwrap();
     let att_id = with_photo.attachments[0].id.clone();
     drop(vault);
 
@@ -626,7 +630,7 @@ fn an_existing_key_in_the_store_is_reused_not_replaced() {
     keys.store(&[9u8; 32]).unwrap();
     let path = dir.path().join("vault.sqlite3");
     let mut vault = Vault::open(&path, &keys).unwrap();
-    vault.add_document(&cccd(vec![])).unwrap();
+    add(&mut vault, vec![]).unwrap();
     drop(vault);
     assert_eq!(&keys.load().unwrap().unwrap()[..], &[9u8; 32]);
     assert_eq!(
@@ -637,7 +641,7 @@ fn an_existing_key_in_the_store_is_reused_not_replaced() {
     assert_eq!(
         Vault::open(&path, &keys)
             .unwrap()
-            .list_documents()
+            .list_documents(None)
             .unwrap()
             .len(),
         1
@@ -669,7 +673,7 @@ fn the_vault_file_uses_wal_and_the_current_schema() {
         let version: i64 = c
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 1);
+        assert_eq!(version, 2);
         let wraps: Vec<String> = c
             .prepare("SELECT name FROM meta ORDER BY name")
             .unwrap()
@@ -677,6 +681,6 @@ fn the_vault_file_uses_wal_and_the_current_schema() {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(wraps, ["wrap/keyring"]);
+        assert_eq!(wraps, ["kdf/policy", "wrap/keyring"]);
     });
 }

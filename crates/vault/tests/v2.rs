@@ -1,0 +1,402 @@
+//! v2 features end to end: profiles, kinds, search, lookup, PIN, rotation,
+//! access log, migration from the v1 fixture.
+
+use cds_api::{Applicant, DocumentKind, DocumentRef, SubmitApplication};
+use cds_vault::{
+    DisclosureChannel, DocumentInput, KdfParams, KeyStore, MemoryKeyStore, NewAttachment,
+    NewDisclosure, NewProfile, Relation, Vault, VaultError,
+};
+use std::collections::BTreeMap;
+
+fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn cccd(profile: &str) -> DocumentInput {
+    DocumentInput {
+        profile_id: profile.into(),
+        kind: DocumentKind::Cccd,
+        fields: fields(&[
+            ("number", "079095001234"),
+            ("full_name", "Nguyễn Văn Bình"),
+            ("date_of_birth", "1995-08-15"),
+            ("sex", "nam"),
+            ("nationality", "Việt Nam"),
+            ("place_of_origin", "Quảng Nam"),
+            ("place_of_residence", "Đà Nẵng"),
+            ("issue_date", "2021-04-01"),
+            ("expiry_date", "2035-08-15"),
+        ]),
+        custom_fields: vec![],
+    }
+}
+
+fn birth_cert(profile: &str) -> DocumentInput {
+    DocumentInput {
+        profile_id: profile.into(),
+        kind: DocumentKind::BirthCertificate,
+        fields: fields(&[
+            ("number", "123/2019"),
+            ("full_name", "Đặng Thị Tí"),
+            ("date_of_birth", "2019-06-01"),
+            ("sex", "nu"),
+            ("place_of_birth", "Bệnh viện Đà Nẵng"),
+            ("issue_date", "2019-06-10"),
+            ("registration_place", "UBND phường Hải Châu"),
+        ]),
+        custom_fields: vec![],
+    }
+}
+
+fn png(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 7]));
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+fn fast_vault(dir: &std::path::Path, keys: Option<&dyn KeyStore>, pin: Option<&str>) -> Vault {
+    Vault::create_with_kdf(
+        &dir.join("v.sqlite3"),
+        keys,
+        pin,
+        KdfParams::insecure_fast_kdf_for_tests(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn profiles_documents_search_lookup_and_reminders() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = MemoryKeyStore::new();
+    let mut v = fast_vault(dir.path(), Some(&keys), None);
+    let profiles = v.list_profiles().unwrap();
+    assert_eq!(profiles.len(), 1);
+    assert_eq!(profiles[0].relation, Relation::SelfPerson);
+    let child = v
+        .add_profile(&NewProfile {
+            full_name: "Đặng Thị Tí".into(),
+            relation: Relation::Child,
+            date_of_birth: Some("2019-06-01".into()),
+        })
+        .unwrap();
+    let photo = NewAttachment {
+        file_name: "front.png".into(),
+        mime: "image/png".into(),
+        bytes: png(640, 400),
+    };
+    let id_card = v.add_document(&cccd("self"), &[photo.clone()]).unwrap();
+    assert!(id_card.attachments[0].has_thumbnail);
+    let thumb = v.thumbnail(&id_card.attachments[0].id).unwrap().unwrap();
+    let t = image::load_from_memory(&thumb).unwrap();
+    assert_eq!((t.width(), t.height()), (320, 200));
+    let bc = v.add_document(&birth_cert(&child.id), &[]).unwrap();
+
+    // Same number again: duplicate, nothing added.
+    assert_eq!(
+        v.add_document(&cccd("self"), &[]).unwrap_err().kind(),
+        "duplicate"
+    );
+    assert_eq!(v.list_documents(None).unwrap().len(), 2);
+    assert_eq!(v.list_documents(Some(&child.id)).unwrap()[0].id, bc.id);
+
+    let found = v.search_documents(None, "giay khai sinh").unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, bc.id);
+    assert_eq!(v.search_documents(None, "dang ti").unwrap().len(), 1);
+    assert_eq!(
+        v.search_documents(Some("self"), "da nang").unwrap().len(),
+        1,
+        "Đà Nẵng"
+    );
+    assert!(v.search_documents(None, "ho chieu").unwrap().is_empty());
+
+    let got = v
+        .find_by_number(DocumentKind::Cccd, " 0790 9500 1234 ")
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.id, id_card.id);
+    assert!(v
+        .find_by_number(DocumentKind::Passport, "079095001234")
+        .unwrap()
+        .is_none());
+
+    // Edit, attachments, delete.
+    let mut edited = cccd("self");
+    edited
+        .fields
+        .insert("place_of_residence".into(), "Hội An".into());
+    let e = v.update_document(&id_card.id, &edited).unwrap();
+    assert_eq!(e.field("place_of_residence"), Some("Hội An"));
+    assert_eq!(e.attachments.len(), 1);
+    let pdf = NewAttachment {
+        file_name: "scan.pdf".into(),
+        mime: "application/pdf".into(),
+        bytes: b"%PDF-1.7\n...".to_vec(),
+    };
+    let a = v.add_attachment(&id_card.id, &pdf).unwrap();
+    assert!(!a.has_thumbnail);
+    assert_eq!(v.thumbnail(&a.id).unwrap(), None);
+    v.delete_attachment(&a.id).unwrap();
+    assert_eq!(v.get_document(&id_card.id).unwrap().attachments.len(), 1);
+
+    let today = time::macros::date!(2035 - 07 - 01);
+    let r = v.expiry_reminders(today, 60).unwrap();
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].days_left, 45);
+    assert!(v.expiry_reminders(today, 30).unwrap().is_empty());
+
+    assert_eq!(
+        v.delete_profile(&child.id).unwrap_err().kind(),
+        "invalid_input"
+    );
+    assert_eq!(
+        v.delete_profile("self").unwrap_err().kind(),
+        "invalid_input"
+    );
+    v.delete_document(&bc.id).unwrap();
+    v.delete_profile(&child.id).unwrap();
+    assert_eq!(v.list_profiles().unwrap().len(), 1);
+    v.integrity_check().unwrap();
+}
+
+#[test]
+fn pin_set_change_wrong_with_delay_and_pin_only_vaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.sqlite3");
+    let keys = MemoryKeyStore::new();
+    let mut v = fast_vault(dir.path(), Some(&keys), None);
+    assert!(!v.has_pin());
+    assert_eq!(v.set_pin("123456").unwrap_err().kind(), "weak_pin");
+    v.set_pin("482915").unwrap();
+    assert_eq!(v.set_pin("482916").unwrap_err().kind(), "duplicate");
+    let doc = v.add_document(&cccd("self"), &[]).unwrap();
+    v.lock();
+
+    let info = Vault::inspect(&path).unwrap();
+    assert!(info.exists && info.keyring_wrap && info.pin_wrap);
+    for _ in 0..3 {
+        assert_eq!(
+            Vault::unlock_with_pin(&path, "000001").unwrap_err(),
+            VaultError::WrongPin {
+                retry_after_secs: 0
+            }
+        );
+    }
+    let mut v = Vault::unlock_with_pin(&path, "482915").unwrap();
+    assert_eq!(v.get_document(&doc.id).unwrap().number(), "079095001234");
+    v.change_pin("482915", "đường về nhà").unwrap();
+    v.lock();
+    assert!(Vault::unlock_with_pin(&path, "482915").is_err());
+    // Counter was reset by the good PIN: 1 + 3 failures → the 4th waits.
+    for _ in 0..2 {
+        Vault::unlock_with_pin(&path, "000002").unwrap_err();
+    }
+    assert_eq!(
+        Vault::unlock_with_pin(&path, "000003").unwrap_err(),
+        VaultError::WrongPin {
+            retry_after_secs: 30
+        }
+    );
+    match Vault::unlock_with_pin(&path, "đường về nhà").unwrap_err() {
+        VaultError::PinLocked { retry_after_secs } => assert!(retry_after_secs > 0),
+        other => panic!("{other:?}"),
+    }
+    assert!(Vault::inspect(&path).unwrap().pin_retry_after_secs > 0);
+    // The keyring still opens it.
+    assert!(Vault::open(&path, &keys).is_ok());
+
+    // A PIN-only vault; later the keyring comes back.
+    let dir2 = tempfile::tempdir().unwrap();
+    let p2 = dir2.path().join("v.sqlite3");
+    let v2 = fast_vault(dir2.path(), None, Some("271828"));
+    v2.lock();
+    assert_eq!(Vault::open(&p2, &keys).unwrap_err(), VaultError::KeyMissing);
+    let mut v2 = Vault::unlock_with_pin(&p2, "271828").unwrap();
+    let keys2 = MemoryKeyStore::new();
+    v2.add_keyring_wrap(&keys2).unwrap();
+    v2.lock();
+    assert!(Vault::open(&p2, &keys2).is_ok());
+    assert_eq!(
+        Vault::create(&p2, Some(&keys2), None).unwrap_err().kind(),
+        "duplicate"
+    );
+}
+
+#[test]
+fn rotating_the_key_keeps_everything_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.sqlite3");
+    let keys = MemoryKeyStore::new();
+    let mut v = fast_vault(dir.path(), Some(&keys), Some("482915"));
+    let photo = NewAttachment {
+        file_name: "a.png".into(),
+        mime: "image/png".into(),
+        bytes: png(50, 50),
+    };
+    let doc = v.add_document(&cccd("self"), &[photo.clone()]).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    assert!(v.rotate_key(None).is_err(), "a PIN vault needs the PIN");
+    assert_eq!(
+        v.rotate_key(Some("000000")).unwrap_err().kind(),
+        "wrong_pin"
+    );
+    v.rotate_key(Some("482915")).unwrap();
+    assert_eq!(v.get_document(&doc.id).unwrap(), doc);
+    assert!(v
+        .find_by_number(DocumentKind::Cccd, "079095001234")
+        .unwrap()
+        .is_some());
+    v.integrity_check().unwrap();
+    v.lock();
+    assert_ne!(std::fs::read(&path).unwrap(), before);
+    let v = Vault::open(&path, &keys).unwrap();
+    assert_eq!(
+        &v.attachment_bytes(&doc.attachments[0].id).unwrap()[..],
+        &photo.bytes[..]
+    );
+    v.lock();
+    let v = Vault::unlock_with_pin(&path, "482915").unwrap();
+    v.integrity_check().unwrap();
+}
+
+fn submission(key: &str) -> SubmitApplication {
+    SubmitApplication {
+        idempotency_key: key.into(),
+        service_code: "1.001612".into(),
+        applicant: Applicant {
+            id_number: "079095001234".into(),
+            full_name: "Nguyễn Văn Bình".into(),
+            date_of_birth: "1995-08-15".into(),
+        },
+        documents: vec![DocumentRef {
+            kind: DocumentKind::Cccd,
+            number: "079095001234".into(),
+            full_name: "Nguyễn Văn Bình".into(),
+            date_of_birth: "1995-08-15".into(),
+            attachment_count: 0,
+        }],
+        submitted_at: "2026-05-10T08:00:00Z".into(),
+    }
+}
+
+#[test]
+fn applications_are_linked_and_logged_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = MemoryKeyStore::new();
+    let mut v = fast_vault(dir.path(), Some(&keys), None);
+    let doc = v.add_document(&cccd("self"), &[]).unwrap();
+    v.enqueue_application(&submission("k1")).unwrap();
+    v.enqueue_application(&submission("k1")).unwrap(); // idempotent: no new entry
+    let linked = v.application_documents("k1").unwrap();
+    assert_eq!(linked.len(), 1);
+    assert_eq!(linked[0].id, doc.id);
+    let log = v.access_log().unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].channel, DisclosureChannel::Application);
+    assert_eq!(log[0].summary, "CCCD 0790…1234");
+    assert_eq!(log[0].document_ids, vec![doc.id.clone()]);
+    let qr = v
+        .record_disclosure(&NewDisclosure {
+            channel: DisclosureChannel::Qr,
+            recipient: "Công an phường".into(),
+            purpose: "kiểm tra".into(),
+            legal_basis: "consent".into(),
+            document_ids: vec![doc.id.clone()],
+        })
+        .unwrap();
+    let log = v.access_log().unwrap();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0].id, qr.id, "newest first");
+    assert_eq!(v.application_history("k1").unwrap()[0].status, "queued");
+    assert!(v
+        .record_disclosure(&NewDisclosure {
+            channel: DisclosureChannel::Export,
+            recipient: " ".into(),
+            purpose: "x".into(),
+            legal_basis: "x".into(),
+            document_ids: vec![],
+        })
+        .is_err());
+}
+
+struct FixedKek(Vec<u8>);
+
+impl KeyStore for FixedKek {
+    fn load(&self) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, VaultError> {
+        Ok(Some(zeroize::Zeroizing::new(self.0.clone())))
+    }
+    fn store(&self, _: &[u8]) -> Result<(), VaultError> {
+        Ok(())
+    }
+    fn delete(&self) -> Result<(), VaultError> {
+        Ok(())
+    }
+}
+
+#[test]
+fn the_v1_fixture_migrates_into_the_self_profile() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.sqlite3");
+    std::fs::copy(fixtures.join("v1.sqlite3"), &path).unwrap();
+    let hex = std::fs::read_to_string(fixtures.join("v1.kek.hex")).unwrap();
+    let kek: Vec<u8> = (0..64)
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex.trim()[i..i + 2], 16).unwrap())
+        .collect();
+    let keys = FixedKek(kek);
+    let v = Vault::open(&path, &keys).unwrap();
+    let profiles = v.list_profiles().unwrap();
+    assert_eq!(profiles.len(), 1);
+    assert_eq!(profiles[0].id, "self");
+    assert_eq!(profiles[0].full_name, "Nguyễn Văn Bình");
+    let doc = v
+        .get_document("8857e184-afcf-4230-9a41-c2f6a19e8ae4")
+        .unwrap();
+    assert_eq!(doc.profile_id, "self");
+    assert_eq!(doc.kind, DocumentKind::Cccd);
+    assert_eq!(doc.number(), "079095001234");
+    assert_eq!(doc.full_name(), "Nguyễn Văn Bình");
+    assert_eq!(doc.date_of_birth(), "1995-08-15");
+    assert_eq!(doc.field("sex"), Some("nam"));
+    assert_eq!(doc.attachments.len(), 1);
+    let att = &doc.attachments[0];
+    assert_eq!(att.id, "e413acce-adb3-48fe-b224-3e4ad6d9c336");
+    assert!(att.has_thumbnail);
+    assert!(v.attachment_bytes(&att.id).unwrap().starts_with(b"\x89PNG"));
+    assert_eq!(
+        v.find_by_number(DocumentKind::Cccd, "079095001234")
+            .unwrap()
+            .unwrap()
+            .id,
+        doc.id
+    );
+    let pending = v.pending_applications().unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(
+        pending[0].idempotency_key,
+        "6f1c8a52-3e2b-4c4d-9a0e-0123456789ab"
+    );
+    assert_eq!(
+        v.application_documents(&pending[0].idempotency_key)
+            .unwrap()[0]
+            .id,
+        doc.id
+    );
+    assert_eq!(
+        v.application_history(&pending[0].idempotency_key).unwrap()[0].status,
+        "queued"
+    );
+    v.integrity_check().unwrap();
+    v.lock();
+    // Reopening does not migrate again.
+    let v = Vault::open(&path, &keys).unwrap();
+    assert_eq!(v.list_profiles().unwrap().len(), 1);
+    assert_eq!(v.list_documents(None).unwrap().len(), 1);
+}
