@@ -2,10 +2,11 @@
 //! photo, submit an application while the city is offline, restart the app,
 //! come back online, and see the city's answer, stored exactly once.
 
-use anyhow::{ensure, Context, Result};
-use cds_e2e::{contains_bytes, sample_photo, BackendPlan, Harness};
+use anyhow::{ensure, Result};
+use cds_e2e::{contains_bytes, sample_photo, BackendPlan, Cccd, Harness};
 
-const NUMBER: &str = "048095001234";
+// 048: Đà Nẵng; 1: a woman born in the 1900s; 95: born in 1995.
+const NUMBER: &str = "048195001234";
 const NAME: &str = "Nguyễn Thị Ánh Dương";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -16,27 +17,22 @@ async fn offline_submission_survives_restart_and_syncs_exactly_once() -> Result<
 }
 
 async fn add_cccd(h: &Harness) -> Result<()> {
-    h.click("#nav-documents").await?;
-    h.click("#add-document").await?;
-    h.wait("#document-form").await?;
-    h.type_into("#doc-number", NUMBER).await?;
-    h.type_into("#doc-name", NAME).await?;
-    h.type_into("#doc-dob", "15/08/1995").await?;
-    let photo = sample_photo().canonicalize()?;
-    h.wait("#doc-photo")
-        .await?
-        .send_keys(&photo.display().to_string())
-        .await
-        .context("choosing the photo file")?;
-    h.click("#doc-save").await?;
-    h.wait_text(".document-card .doc-name", NAME).await?;
-    Ok(())
+    let c = Cccd {
+        number: NUMBER,
+        name: NAME,
+        dob: "15/08/1995",
+        sex: "nu",
+    };
+    h.add_cccd(&c, Some(&sample_photo())).await
 }
 
 async fn scenario(h: &mut Harness) -> Result<()> {
     // Home screen, Vietnamese by default, English switchable.
     h.wait("#page-home").await?;
-    let lang = h.client.execute("return document.documentElement.lang", vec![]).await?;
+    let lang = h
+        .client
+        .execute("return document.documentElement.lang", vec![])
+        .await?;
     ensure!(lang == "vi", "default language is Vietnamese, got {lang}");
     h.click("#lang-toggle").await?;
     h.wait_text("#nav-documents", "Documents").await?;
@@ -51,7 +47,8 @@ async fn scenario(h: &mut Harness) -> Result<()> {
     // 2. Submit while the backend is down: queued locally.
     ensure!(!h.backend.is_running());
     h.click("#nav-services").await?;
-    h.click(".service-card[data-code='1.001612'] .apply-btn").await?;
+    h.click(".service-card[data-code='1.001612'] .apply-btn")
+        .await?;
     h.wait("#apply-form").await?;
     let checked = h
         .client
@@ -60,11 +57,15 @@ async fn scenario(h: &mut Harness) -> Result<()> {
             vec![],
         )
         .await?;
-    ensure!(checked == 1, "the CCCD is pre-selected from the vault (checked: {checked})");
+    ensure!(
+        checked == 1,
+        "the CCCD is pre-selected from the vault (checked: {checked})"
+    );
     h.click("#apply-submit").await?;
     h.wait("#apply-result").await?;
     h.click("#nav-applications").await?;
-    h.wait(".application-card .app-delivery[data-state='queued']").await?;
+    h.wait(".application-card .app-delivery[data-state='queued']")
+        .await?;
 
     // 3. Restart: the document and the queued application are still there.
     h.restart_app().await?;
@@ -72,7 +73,8 @@ async fn scenario(h: &mut Harness) -> Result<()> {
     h.wait_text(".document-card .doc-name", NAME).await?;
     h.wait(".document-card img.doc-photo").await?;
     h.click("#nav-applications").await?;
-    h.wait(".application-card .app-delivery[data-state='queued']").await?;
+    h.wait(".application-card .app-delivery[data-state='queued']")
+        .await?;
     ensure!(h.count(".application-card").await? == 1);
 
     // On disk the personal fields and the photo are ciphertext.
@@ -86,14 +88,19 @@ async fn scenario(h: &mut Harness) -> Result<()> {
         ("name", NAME.as_bytes()),
         ("photo", &photo[photo.len() / 2..photo.len() / 2 + 64]),
     ] {
-        ensure!(!contains_bytes(&raw, needle), "the vault file holds the {what} in plaintext");
+        ensure!(
+            !contains_bytes(&raw, needle),
+            "the vault file holds the {what} in plaintext"
+        );
     }
 
     // 4. The city comes online: sync delivers it, and the status shows.
     h.backend.start()?;
     h.click("#sync-now").await?;
-    h.wait(".application-card .app-delivery[data-state='delivered']").await?;
-    h.wait(".application-card .app-status[data-status='received']").await?;
+    h.wait(".application-card .app-delivery[data-state='delivered']")
+        .await?;
+    h.wait(".application-card .app-status[data-status='received']")
+        .await?;
     let case = h.text(".application-card .app-case").await?;
     ensure!(case.contains("HS-"), "a case number is shown: {case:?}");
 

@@ -150,6 +150,25 @@ pub struct AppOptions {
     pub seed_files: Vec<(String, Vec<u8>)>,
 }
 
+impl AppOptions {
+    /// An app that cannot reach any OS keyring (no D-Bus session bus), so
+    /// the vault falls back to the PIN.
+    pub fn without_keyring() -> AppOptions {
+        AppOptions {
+            env: no_keyring_env(),
+            ..Default::default()
+        }
+    }
+}
+
+/// Environment that hides the Secret Service from the app.
+pub fn no_keyring_env() -> Vec<(String, String)> {
+    vec![(
+        "DBUS_SESSION_BUS_ADDRESS".into(),
+        "unix:path=/nonexistent/cds-no-bus".into(),
+    )]
+}
+
 pub struct Harness {
     pub name: String,
     pub client: Client,
@@ -198,7 +217,11 @@ impl Harness {
     /// Quits the app (ends the WebDriver session, which ends the process) and
     /// starts it again on the same data dir and keyring entry.
     pub async fn restart_app(&mut self) -> Result<()> {
-        self.client.clone().close().await.context("closing the app")?;
+        self.client
+            .clone()
+            .close()
+            .await
+            .context("closing the app")?;
         let args = app_args(
             &self.backend,
             &self.data_dir,
@@ -207,6 +230,37 @@ impl Harness {
         );
         self.client = open_app(self.driver_port, &args).await?;
         Ok(())
+    }
+
+    /// Restarts the app with other options (for example without the
+    /// keyring): the environment goes to a new tauri-driver, since the
+    /// driver passes its own environment to the app it starts.
+    pub async fn restart_app_with(&mut self, options: AppOptions) -> Result<()> {
+        self.client
+            .clone()
+            .close()
+            .await
+            .context("closing the app")?;
+        let (driver, port) = start_driver(&options.env)?;
+        self.options = AppOptions {
+            seed_files: Vec::new(),
+            ..options
+        };
+        self.driver = driver;
+        self.driver_port = port;
+        let args = app_args(
+            &self.backend,
+            &self.data_dir,
+            &self.keyring_service,
+            &self.options,
+        );
+        self.client = open_app(self.driver_port, &args).await?;
+        Ok(())
+    }
+
+    /// A private scratch folder of this test (removed with the harness).
+    pub fn scratch(&self) -> PathBuf {
+        self._tmp.path().join("scratch")
     }
 
     pub fn vault_path(&self) -> PathBuf {
@@ -257,6 +311,77 @@ impl Harness {
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
         bail!("no `{css}` containing {needle:?} within {UI_TIMEOUT:?} (last text: {last:?})")
+    }
+
+    /// The `value` property of a form control.
+    pub async fn value_of(&self, css: &str) -> Result<String> {
+        Ok(self
+            .wait(css)
+            .await?
+            .prop("value")
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// Picks the `<option value=…>` of a `<select>`.
+    pub async fn select(&self, css: &str, value: &str) -> Result<()> {
+        self.wait(css)
+            .await?
+            .select_by_value(value)
+            .await
+            .with_context(|| format!("choosing {value:?} in {css}"))
+    }
+
+    /// Chooses a file in an `<input type=file>`.
+    pub async fn choose_file(&self, css: &str, path: &Path) -> Result<()> {
+        let path = path.canonicalize()?;
+        self.wait(css)
+            .await?
+            .send_keys(&path.display().to_string())
+            .await
+            .with_context(|| format!("choosing {} in {css}", path.display()))
+    }
+
+    /// Waits until nothing matches `css`.
+    pub async fn wait_gone(&self, css: &str) -> Result<()> {
+        let deadline = Instant::now() + UI_TIMEOUT;
+        while Instant::now() < deadline {
+            if self.count(css).await? == 0 {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        bail!("`{css}` still present after {UI_TIMEOUT:?}")
+    }
+
+    /// Fills the add-document form for a CCCD (open on the documents page)
+    /// and saves it; `photo` is attached when given.
+    pub async fn add_cccd(&self, c: &Cccd<'_>, photo: Option<&Path>) -> Result<()> {
+        self.click("#nav-documents").await?;
+        self.click("#add-document").await?;
+        self.wait("#document-form").await?;
+        self.select("#doc-kind", "cccd").await?;
+        self.type_into("#doc-number", c.number).await?;
+        self.type_into("#doc-name", c.name).await?;
+        self.type_into("#doc-dob", c.dob).await?;
+        self.select("#doc-field-sex", c.sex).await?;
+        self.type_into("#doc-field-nationality", "Việt Nam").await?;
+        self.type_into("#doc-field-place_of_origin", "Hòa Vang, Đà Nẵng")
+            .await?;
+        self.type_into(
+            "#doc-field-place_of_residence",
+            "12 Bạch Đằng, Hải Châu, Đà Nẵng",
+        )
+        .await?;
+        self.type_into("#doc-field-issue_date", "10/04/2021")
+            .await?;
+        if let Some(p) = photo {
+            self.choose_file("#doc-photo", p).await?;
+            self.wait("#doc-photo-chosen").await?;
+        }
+        self.click("#doc-save").await?;
+        self.wait_text(".document-card .doc-name", c.name).await?;
+        Ok(())
     }
 
     pub async fn count(&self, css: &str) -> Result<usize> {
@@ -337,23 +462,34 @@ async fn open_app(driver_port: u16, args: &[String]) -> Result<Client> {
 fn artifacts_dir() -> PathBuf {
     std::env::var_os("CDS_E2E_ARTIFACTS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-artifacts"))
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-artifacts")
+        })
 }
 
 fn start_driver(env: &[(String, String)]) -> Result<(Guard, u16)> {
     let port = free_port()?;
     let native = free_port()?;
-    let native_driver = which("WebKitWebDriver").unwrap_or_else(|| "/usr/bin/WebKitWebDriver".into());
+    let native_driver =
+        which("WebKitWebDriver").unwrap_or_else(|| "/usr/bin/WebKitWebDriver".into());
     let mut cmd = Command::new("tauri-driver");
-    cmd.args(["--port", &port.to_string(), "--native-port", &native.to_string()])
-        .arg("--native-driver")
-        .arg(native_driver)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    cmd.args([
+        "--port",
+        &port.to_string(),
+        "--native-port",
+        &native.to_string(),
+    ])
+    .arg("--native-driver")
+    .arg(native_driver)
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let guard = Guard(cmd.spawn().context("starting tauri-driver (cargo xtask setup installs it)")?);
+    let guard = Guard(
+        cmd.spawn()
+            .context("starting tauri-driver (cargo xtask setup installs it)")?,
+    );
     let deadline = Instant::now() + Duration::from_secs(15);
     while Instant::now() < deadline {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -404,6 +540,16 @@ async fn wait_css(client: &Client, css: &str) -> Result<Element> {
         .for_element(Locator::Css(css))
         .await
         .with_context(|| format!("waiting for `{css}`"))
+}
+
+/// The CCCD fields the end-to-end tests type.
+pub struct Cccd<'a> {
+    pub number: &'a str,
+    pub name: &'a str,
+    /// dd/mm/yyyy, as typed.
+    pub dob: &'a str,
+    /// `nam` or `nu`; must agree with the number's 4th digit.
+    pub sex: &'a str,
 }
 
 /// A small real PNG (the app icon) for attachment tests.

@@ -6,11 +6,16 @@
 use crate::components::shell::{Header, NavBar};
 use crate::i18n::{provide_i18n, K};
 use crate::ipc;
+use crate::pages::access_log::AccessLogPage;
 use crate::pages::applications::ApplicationsPage;
+use crate::pages::backup::BackupPage;
 use crate::pages::documents::{DocDraft, DocumentsPage};
 use crate::pages::home::HomePage;
+use crate::pages::more::MorePage;
+use crate::pages::profiles::ProfilesPage;
+use crate::pages::security::{CreatePinScreen, SecurityPage, UnlockScreen};
 use crate::pages::services::ServicesPage;
-use cds_view::{AppStatus, ErrorKind, IpcError};
+use cds_view::{AppStatus, ErrorKind, IpcError, VaultState};
 use leptos::prelude::*;
 use std::time::Duration;
 
@@ -20,6 +25,11 @@ pub enum Page {
     Documents,
     Services,
     Applications,
+    More,
+    Profiles,
+    Security,
+    Backup,
+    AccessLog,
 }
 
 /// State shared by every page.
@@ -32,6 +42,8 @@ pub struct AppCtx {
     /// The "add document" form lives here, not in its page, so that what the
     /// citizen typed survives leaving the page and coming back.
     pub draft: DocDraft,
+    /// The profile whose documents are shown (`None` until profiles load).
+    pub profile: RwSignal<Option<String>>,
 }
 
 impl AppCtx {
@@ -53,8 +65,25 @@ impl AppCtx {
             .and_then(|s| s.vault_error)
     }
 
+    /// The vault cannot be used right now (error, locked, or not created).
     pub fn vault_locked(self) -> bool {
-        self.vault_error().is_some()
+        self.vault_error().is_some() || self.gate().is_some()
+    }
+
+    /// `Locked` or `NeedsPin` when the PIN screen must be shown instead of
+    /// the page (tracked).
+    pub fn gate(self) -> Option<VaultState> {
+        self.status
+            .get()
+            .and_then(Result::ok)
+            .map(|s| s.vault_state)
+            .filter(|s| matches!(s, VaultState::Locked | VaultState::NeedsPin))
+    }
+
+    /// After unlocking, locking or restoring: everything is re-read.
+    pub fn vault_changed(self) {
+        self.status.refetch();
+        self.draft.version.update(|v| *v += 1);
     }
 
     /// Commands on a vault that did not open fail with the generic
@@ -90,6 +119,7 @@ pub fn App() -> impl IntoView {
         page: RwSignal::new(Page::Home),
         status: LocalResource::new(ipc::app_status),
         draft: DocDraft::new(),
+        profile: RwSignal::new(None),
     };
     provide_context(ctx);
 
@@ -101,11 +131,18 @@ pub fn App() -> impl IntoView {
             <Header />
             <NavBar />
             <main id="main" class="content" tabindex="-1">
-                {move || match ctx.page.get() {
-                    Page::Home => view! { <HomePage /> }.into_any(),
-                    Page::Documents => view! { <DocumentsPage /> }.into_any(),
-                    Page::Services => view! { <ServicesPage /> }.into_any(),
-                    Page::Applications => view! { <ApplicationsPage /> }.into_any(),
+                {move || match (ctx.gate(), ctx.page.get()) {
+                    (Some(VaultState::NeedsPin), _) => view! { <CreatePinScreen /> }.into_any(),
+                    (Some(_), _) => view! { <UnlockScreen /> }.into_any(),
+                    (None, Page::Home) => view! { <HomePage /> }.into_any(),
+                    (None, Page::Documents) => view! { <DocumentsPage /> }.into_any(),
+                    (None, Page::Services) => view! { <ServicesPage /> }.into_any(),
+                    (None, Page::Applications) => view! { <ApplicationsPage /> }.into_any(),
+                    (None, Page::More) => view! { <MorePage /> }.into_any(),
+                    (None, Page::Profiles) => view! { <ProfilesPage /> }.into_any(),
+                    (None, Page::Security) => view! { <SecurityPage /> }.into_any(),
+                    (None, Page::Backup) => view! { <BackupPage /> }.into_any(),
+                    (None, Page::AccessLog) => view! { <AccessLogPage /> }.into_any(),
                 }}
             </main>
         </div>

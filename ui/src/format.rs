@@ -42,6 +42,13 @@ pub fn days_in_month(y: i32, m: u32) -> u32 {
 /// Eight bare digits are read as `ddmmyyyy`: phone number pads (the field
 /// asks for one) often have no `/`, and the CCCD's QR code uses that form.
 pub fn parse_dob(input: &str, today: Ymd) -> Result<String, DateError> {
+    parse_date(input, today)
+}
+
+/// Parses a date like [`parse_dob`]; dates after `latest` are refused as
+/// [`DateError::Future`] (an expiry date passes a far-future `latest`).
+pub fn parse_date(input: &str, latest: Ymd) -> Result<String, DateError> {
+    let today = latest;
     let s = input.trim();
     if s.is_empty() {
         return Err(DateError::Empty);

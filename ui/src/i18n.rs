@@ -9,7 +9,10 @@
 //! in `localStorage` and mirrored to `<html lang>` so screen readers and
 //! hyphenation use the right language.
 
-use cds_view::{ApplicationStatus, DeliveryState, DocumentKind, ErrorKind, IpcError};
+use cds_view::{
+    ApplicationStatus, DeliveryState, DisclosureChannel, DocumentKind, ErrorKind, IpcError,
+    Relation,
+};
 use leptos::prelude::*;
 
 /// `localStorage` key of the chosen language.
@@ -162,14 +165,11 @@ texts! {
     FormAddTitle => "Thêm giấy tờ mới", "Add a new document";
     FormRequiredNote => "Các ô có dấu * là bắt buộc.", "Fields marked * are required.";
     FieldKind => "Loại giấy tờ", "Document type";
-    FieldNumber => "Số giấy tờ", "Document number";
-    FieldName => "Họ và tên", "Full name";
     FieldDob => "Ngày sinh", "Date of birth";
     FieldPhoto => "Ảnh chụp hoặc bản scan (không bắt buộc)", "Photo or scan (optional)";
     HintNumberCccd => "12 chữ số in trên thẻ CCCD.", "The 12 digits printed on the CCCD card.";
     HintNumberOther => "Ghi đúng như trên giấy tờ.", "Exactly as printed on the document.";
     HintName => "Ghi đầy đủ, có dấu, ví dụ: Nguyễn Văn An.", "In full, with diacritics, e.g. Nguyễn Văn An.";
-    HintDob => "Ngày/tháng/năm, ví dụ: 05/09/1990 (hoặc 05091990).", "Day/month/year, e.g. 05/09/1990 (or 05091990).";
     HintPhoto => "Ảnh hoặc PDF, tối đa 20 MB.", "An image or a PDF, up to 20 MB.";
     FileChosen => "Đã chọn", "Selected";
     RemoveFile => "Bỏ tệp này", "Remove this file";
@@ -179,14 +179,10 @@ texts! {
     LabelNumber => "Số", "No.";
     PhotoAlt => "Ảnh giấy tờ", "Photo of the document";
     PdfAttached => "Có tệp PDF đính kèm", "PDF attached";
-    ErrNumberRequired => "Vui lòng nhập số giấy tờ.", "Please enter the document number.";
     ErrCccdDigits => "Số CCCD phải gồm đúng 12 chữ số.", "The CCCD number must be exactly 12 digits.";
     ErrNameRequired => "Vui lòng nhập họ và tên.", "Please enter the full name.";
-    ErrDobRequired => "Vui lòng nhập ngày sinh.", "Please enter the date of birth.";
     ErrDobFormat => "Ngày sinh phải viết theo dạng ngày/tháng/năm, ví dụ 05/09/1990.",
         "Write the date of birth as day/month/year, e.g. 05/09/1990.";
-    ErrDobImpossible => "Ngày sinh không có thật trên lịch (ví dụ: không có ngày 31/02). Vui lòng kiểm tra lại.",
-        "This date does not exist on the calendar (for example, there is no 31/02). Please check it.";
     ErrDobFuture => "Ngày sinh không thể ở trong tương lai.", "The date of birth cannot be in the future.";
     ErrFileRead => "Không đọc được tệp đã chọn. Hãy chọn lại.", "The selected file could not be read. Please pick it again.";
     ErrFileTooBig => "Tệp lớn hơn 20 MB. Hãy chọn ảnh nhỏ hơn.", "The file is larger than 20 MB. Please pick a smaller one.";
@@ -241,6 +237,146 @@ texts! {
     DueDate => "Hẹn trả kết quả", "Result due";
     Status => "Trạng thái", "Status";
     LastAttemptFailed => "Lần gửi gần nhất chưa thành công:", "The last attempt to send failed:";
+    AppDocsShow => "Giấy tờ đã gửi kèm", "Documents sent with it";
+    AppDocsNone => "Không có giấy tờ liên kết.", "No linked documents.";
+
+    // ---- New error kinds ----
+    ErrVaultLocked => "Kho giấy tờ đang khóa. Hãy mở khóa bằng mã PIN.", "Your vault is locked. Unlock it with your PIN.";
+    ErrWrongPin => "Mã PIN không đúng.", "The PIN is wrong.";
+    ErrPinLocked => "Bạn đã nhập sai mã PIN quá nhiều lần.", "Too many wrong PINs.";
+    ErrWeakPin => "Mã PIN quá dễ đoán. Hãy dùng ít nhất 6 chữ số không lặp lại hay liên tiếp (như 111111 hoặc 123456), hoặc một cụm mật khẩu từ 8 ký tự.",
+        "This PIN is too easy to guess. Use at least 6 digits that are not all the same or in sequence (like 111111 or 123456), or a passphrase of 8 characters or more.";
+    ErrNoPin => "Bạn chưa đặt mã PIN. Hãy đặt mã PIN trước.", "You have not set a PIN yet. Set one first.";
+    ErrDuplicate => "Mục này đã có trong kho.", "This is already in your vault.";
+    ErrBackupCorrupt => "Tệp sao lưu bị hỏng hoặc không đầy đủ. Không có gì trong kho bị thay đổi.",
+        "The backup file is damaged or incomplete. Nothing in your vault was changed.";
+    ErrWrongPassphrase => "Mật khẩu sao lưu không đúng. Không có gì trong kho bị thay đổi.",
+        "The backup passphrase is wrong. Nothing in your vault was changed.";
+    ErrTooLarge => "Tệp lớn hơn 20 MB nên không được thêm. Hãy chọn tệp nhỏ hơn.", "The file is larger than 20 MB, so it was not added. Please pick a smaller one.";
+    ErrUnsupportedFile => "Chỉ nhận ảnh (JPEG, PNG, WebP, GIF) hoặc tệp PDF.", "Only images (JPEG, PNG, WebP, GIF) or PDF files can be attached.";
+    ErrBusy => "Đang sao lưu hoặc khôi phục. Hãy đợi xong rồi thử lại.", "A backup or restore is running. Wait for it to finish and try again.";
+    HintPinLocked => "Vì an toàn, hãy đợi rồi thử lại.", "For your safety, wait and then try again.";
+
+    // ---- Navigation: more ----
+    NavMore => "Thêm", "More";
+    MoreTitle => "Cài đặt và bảo mật", "Settings and security";
+    MoreProfiles => "Thành viên gia đình", "Family members";
+    MoreProfilesDesc => "Giữ giấy tờ của con, cha mẹ… trong cùng một kho", "Keep your children's and parents' papers in the same vault";
+    MoreSecurity => "Mã PIN và khóa kho", "PIN and vault lock";
+    MoreSecurityDesc => "Đặt, đổi mã PIN; khóa kho giấy tờ", "Set or change your PIN; lock your vault";
+    MoreBackup => "Sao lưu và khôi phục", "Backup and restore";
+    MoreBackupDesc => "Lưu toàn bộ kho vào một tệp có mật khẩu", "Save your whole vault to one passphrase-protected file";
+    MoreAccessLog => "Ai đã dùng dữ liệu của tôi", "Who has my data";
+    MoreAccessLogDesc => "Nhật ký mỗi lần dữ liệu rời khỏi kho", "A record of every time data left your vault";
+
+    // ---- Documents: profiles, search, detail, generic form ----
+    ProfileSwitch => "Giấy tờ của", "Documents of";
+    SearchDocs => "Tìm giấy tờ", "Search documents";
+    SearchDocsPlaceholder => "Ví dụ: giay khai sinh, ho chieu…", "For example: passport, birth…";
+    DocsNoMatch => "Không tìm thấy giấy tờ phù hợp.", "No document matches your search.";
+    FormEditTitle => "Sửa giấy tờ", "Edit document";
+    ChooseOption => "— Chọn —", "— Choose —";
+    HintDate => "Ngày/tháng/năm, ví dụ: 05/09/1990.", "Day/month/year, e.g. 05/09/1990.";
+    HintClasses => "Các hạng, cách nhau bởi dấu phẩy, ví dụ: A1, B", "Classes separated by commas, e.g. A1, B";
+    CustomFields => "Thông tin khác", "Other details";
+    CustomLabel => "Tên mục", "Label";
+    CustomValue => "Nội dung", "Value";
+    CustomAdd => "Thêm mục", "Add a detail";
+    CustomRemove => "Xóa mục", "Remove";
+    ErrFieldRequired => "Vui lòng điền mục này.", "Please fill in this field.";
+    ErrDigits => "Phải gồm đúng số chữ số yêu cầu.", "Must have exactly the required number of digits.";
+    ErrDateFormat => "Ngày phải viết theo dạng ngày/tháng/năm, ví dụ 05/09/1990.", "Write the date as day/month/year, e.g. 05/09/1990.";
+    ErrDateImpossible => "Ngày này không có thật trên lịch. Vui lòng kiểm tra lại.", "This date does not exist on the calendar. Please check it.";
+    ErrClasses => "Hạng bằng lái không hợp lệ.", "Not a valid licence class.";
+    ErrFileType => "Chỉ nhận ảnh hoặc tệp PDF.", "Only an image or a PDF can be attached.";
+    Back => "Quay lại", "Back";
+    Edit => "Sửa", "Edit";
+    Delete => "Xóa", "Delete";
+    DeleteConfirm => "Xóa giấy tờ này và các tệp đính kèm? Không thể hoàn tác.", "Delete this document and its attachments? This cannot be undone.";
+    DeleteYes => "Xóa vĩnh viễn", "Delete for good";
+    DocDeleted => "Đã xóa giấy tờ.", "The document was deleted.";
+    Attachments => "Tệp đính kèm", "Attachments";
+    NoAttachments => "Chưa có tệp đính kèm.", "No attachments yet.";
+    AddAttachment => "Thêm ảnh hoặc PDF", "Add a photo or PDF";
+    Expires => "Hết hạn", "Expires";
+    UpdatedAt => "Cập nhật", "Updated";
+
+    // ---- Home: reminders ----
+    RemindersTitle => "Giấy tờ sắp hết hạn", "Documents expiring soon";
+
+    // ---- Profiles ----
+    ProfilesTitle => "Thành viên gia đình", "Family members";
+    ProfilesIntro => "Mỗi người có giấy tờ riêng trong cùng một kho được mã hóa.", "Each person has their own documents in the same encrypted vault.";
+    AddProfile => "Thêm thành viên", "Add a family member";
+    ProfileName => "Họ và tên", "Full name";
+    ProfileRelation => "Quan hệ", "Relationship";
+    ProfileDob => "Ngày sinh (không bắt buộc)", "Date of birth (optional)";
+    ProfileSave => "Lưu", "Save";
+    ProfileDeleteConfirm => "Xóa thành viên này? (Chỉ xóa được khi không còn giấy tờ.)", "Delete this member? (Only possible when they have no documents.)";
+    RelSelf => "Bản thân", "Myself";
+    RelChild => "Con", "Child";
+    RelParent => "Cha/mẹ", "Parent";
+    RelSpouse => "Vợ/chồng", "Spouse";
+    RelOther => "Khác", "Other";
+
+    // ---- Security: PIN and lock ----
+    SecurityTitle => "Mã PIN và khóa kho", "PIN and vault lock";
+    SecurityIntro => "Mã PIN mở kho giấy tờ khi keyring của máy không dùng được, và khi bạn đã khóa kho.",
+        "Your PIN opens the vault when this computer's keyring is unavailable, and after you lock it.";
+    SetPinTitle => "Đặt mã PIN", "Set a PIN";
+    ChangePinTitle => "Đổi mã PIN", "Change your PIN";
+    PinLabel => "Mã PIN mới", "New PIN";
+    PinConfirmLabel => "Nhập lại mã PIN mới", "New PIN again";
+    OldPinLabel => "Mã PIN hiện tại", "Current PIN";
+    PinHint => "Ít nhất 6 chữ số, hoặc cụm mật khẩu từ 8 ký tự.", "At least 6 digits, or a passphrase of 8 characters or more.";
+    PinSave => "Lưu mã PIN", "Save PIN";
+    PinSaved => "Đã lưu mã PIN mới.", "Your new PIN is saved.";
+    ErrPinMismatch => "Hai lần nhập mã PIN không giống nhau.", "The two PINs are not the same.";
+    LockNow => "Khóa kho ngay", "Lock the vault now";
+    LockNeedsPin => "Hãy đặt mã PIN để có thể khóa kho.", "Set a PIN to be able to lock the vault.";
+    UnlockTitle => "Kho giấy tờ đang khóa", "Your vault is locked";
+    UnlockIntro => "Nhập mã PIN để mở kho giấy tờ.", "Enter your PIN to open your vault.";
+    UnlockKeyringNote => "Keyring của máy không dùng được nên cần mã PIN.", "This computer's keyring is unavailable, so your PIN is needed.";
+    UnlockPinLabel => "Mã PIN", "PIN";
+    Unlock => "Mở khóa", "Unlock";
+    Unlocking => "Đang mở…", "Unlocking…";
+    CreatePinTitle => "Tạo mã PIN cho kho giấy tờ", "Create a PIN for your vault";
+    CreatePinIntro => "Máy này không có keyring để giữ khóa kho giấy tờ. Hãy tạo mã PIN: bạn sẽ dùng nó mỗi lần mở ứng dụng.",
+        "This computer has no keyring to keep your vault's key. Create a PIN: you will use it each time you open the app.";
+    CreateVault => "Tạo kho giấy tờ", "Create my vault";
+
+    // ---- Backup ----
+    BackupTitle => "Sao lưu và khôi phục", "Backup and restore";
+    BackupIntro => "Tệp sao lưu chứa mọi giấy tờ và tệp đính kèm, được mã hóa bằng mật khẩu bạn đặt. Hãy giữ mật khẩu cẩn thận: không có nó thì không khôi phục được.",
+        "The backup file holds every document and attachment, encrypted with a passphrase you choose. Keep the passphrase safe: without it the backup cannot be restored.";
+    ExportTitle => "Sao lưu ra tệp", "Back up to a file";
+    ImportTitle => "Khôi phục từ tệp", "Restore from a file";
+    BackupPath => "Đường dẫn tệp", "File path";
+    BackupPass => "Mật khẩu sao lưu (ít nhất 8 ký tự)", "Backup passphrase (8 characters or more)";
+    BackupPassConfirm => "Nhập lại mật khẩu", "Passphrase again";
+    ExportStart => "Sao lưu", "Back up";
+    ImportStart => "Khôi phục", "Restore";
+    ImportHint => "Giấy tờ trong tệp được thêm vào kho hiện tại; không có gì bị xóa.", "The backup's documents are added to this vault; nothing is deleted.";
+    ErrPassShort => "Mật khẩu phải có ít nhất 8 ký tự.", "The passphrase must have at least 8 characters.";
+    ErrPassMismatch => "Hai lần nhập mật khẩu không giống nhau.", "The two passphrases are not the same.";
+    ErrPathRequired => "Hãy nhập đường dẫn tệp.", "Enter the file path.";
+    ExportDone => "Đã sao lưu xong.", "Backup complete.";
+    ImportDone => "Đã khôi phục xong.", "Restore complete.";
+    BackupRunning => "Đang xử lý…", "Working…";
+
+    // ---- Access log ----
+    AccessTitle => "Ai đã dùng dữ liệu của tôi", "Who has my data";
+    AccessIntro => "Mỗi lần dữ liệu rời khỏi kho (gửi kèm hồ sơ, hiện mã QR, xuất, sao lưu), ứng dụng ghi lại: gửi gì, cho ai, khi nào và theo căn cứ nào.",
+        "Every time data leaves your vault (sent with an application, shown as a QR code, exported, backed up) the app records what, to whom, when and on which legal basis.";
+    AccessEmpty => "Chưa có dữ liệu nào rời khỏi kho.", "No data has left your vault yet.";
+    AccessRecipient => "Người nhận", "Recipient";
+    AccessPurpose => "Mục đích", "Purpose";
+    AccessBasis => "Căn cứ", "Legal basis";
+    AccessWhat => "Dữ liệu", "Data";
+    ChannelApplication => "Gửi kèm hồ sơ", "Sent with an application";
+    ChannelQr => "Mã QR", "QR code";
+    ChannelExport => "Xuất dữ liệu", "Export";
+    ChannelBackup => "Sao lưu", "Backup";
 }
 
 /// The key of the translated text for an error kind.
@@ -257,6 +393,17 @@ pub fn error_key(kind: ErrorKind) -> K {
         ErrorKind::NotFound => K::ErrNotFound,
         ErrorKind::Storage => K::ErrStorage,
         ErrorKind::Internal => K::ErrInternal,
+        ErrorKind::VaultLocked => K::ErrVaultLocked,
+        ErrorKind::WrongPin => K::ErrWrongPin,
+        ErrorKind::PinLocked => K::ErrPinLocked,
+        ErrorKind::WeakPin => K::ErrWeakPin,
+        ErrorKind::NoPin => K::ErrNoPin,
+        ErrorKind::Duplicate => K::ErrDuplicate,
+        ErrorKind::BackupCorrupt => K::ErrBackupCorrupt,
+        ErrorKind::WrongPassphrase => K::ErrWrongPassphrase,
+        ErrorKind::TooLarge => K::ErrTooLarge,
+        ErrorKind::UnsupportedFile => K::ErrUnsupportedFile,
+        ErrorKind::Busy => K::ErrBusy,
     }
 }
 
@@ -268,6 +415,7 @@ pub fn error_hint(kind: ErrorKind) -> Option<K> {
         ErrorKind::VaultKeyMissing => Some(K::HintVaultKeyMissing),
         ErrorKind::VaultCorrupt => Some(K::HintVaultCorrupt),
         ErrorKind::VaultUnavailable => Some(K::HintVaultUnavailable),
+        ErrorKind::PinLocked => Some(K::HintPinLocked),
         _ => None,
     }
 }
@@ -287,6 +435,17 @@ pub fn error_code(kind: ErrorKind) -> &'static str {
         ErrorKind::NotFound => "not_found",
         ErrorKind::Storage => "storage",
         ErrorKind::Internal => "internal",
+        ErrorKind::VaultLocked => "vault_locked",
+        ErrorKind::WrongPin => "wrong_pin",
+        ErrorKind::PinLocked => "pin_locked",
+        ErrorKind::WeakPin => "weak_pin",
+        ErrorKind::NoPin => "no_pin",
+        ErrorKind::Duplicate => "duplicate",
+        ErrorKind::BackupCorrupt => "backup_corrupt",
+        ErrorKind::WrongPassphrase => "wrong_passphrase",
+        ErrorKind::TooLarge => "too_large",
+        ErrorKind::UnsupportedFile => "unsupported_file",
+        ErrorKind::Busy => "busy",
     }
 }
 
@@ -298,8 +457,56 @@ pub fn error_text(lang: Lang, err: &IpcError) -> String {
     let base = error_key(err.kind).text(lang);
     if err.kind == ErrorKind::InvalidInput && !err.message.trim().is_empty() {
         format!("{base}: {}", err.message.trim())
+    } else if let Some(secs) = err.retry_after_secs.filter(|s| *s > 0) {
+        format!("{base} {}", wait_text(lang, secs))
     } else {
         base.to_owned()
+    }
+}
+
+/// "Hãy thử lại sau 30 giây." / "Try again in 30 seconds."
+pub fn wait_text(lang: Lang, secs: u64) -> String {
+    let (n, vi, en) = if secs < 120 {
+        (secs, "giây", "second")
+    } else {
+        (secs.div_ceil(60), "phút", "minute")
+    };
+    match lang {
+        Lang::Vi => format!("Hãy thử lại sau {n} {vi}."),
+        Lang::En if n == 1 => format!("Try again in 1 {en}."),
+        Lang::En => format!("Try again in {n} {en}s."),
+    }
+}
+
+/// "Còn 12 ngày" / "Đã hết hạn 3 ngày".
+pub fn days_left_text(lang: Lang, days: i64) -> String {
+    match (lang, days) {
+        (Lang::Vi, d) if d < 0 => format!("Đã hết hạn {} ngày", -d),
+        (Lang::Vi, 0) => "Hết hạn hôm nay".to_owned(),
+        (Lang::Vi, d) => format!("Còn {d} ngày"),
+        (Lang::En, d) if d < 0 => format!("Expired {} days ago", -d),
+        (Lang::En, 0) => "Expires today".to_owned(),
+        (Lang::En, 1) => "1 day left".to_owned(),
+        (Lang::En, d) => format!("{d} days left"),
+    }
+}
+
+pub fn relation_key(r: Relation) -> K {
+    match r {
+        Relation::SelfPerson => K::RelSelf,
+        Relation::Child => K::RelChild,
+        Relation::Parent => K::RelParent,
+        Relation::Spouse => K::RelSpouse,
+        Relation::Other => K::RelOther,
+    }
+}
+
+pub fn channel_key(c: DisclosureChannel) -> K {
+    match c {
+        DisclosureChannel::Application => K::ChannelApplication,
+        DisclosureChannel::Qr => K::ChannelQr,
+        DisclosureChannel::Export => K::ChannelExport,
+        DisclosureChannel::Backup => K::ChannelBackup,
     }
 }
 
@@ -440,19 +647,7 @@ fn apply_lang(lang: Lang) {
 mod tests {
     use super::*;
 
-    const ALL_KINDS: [ErrorKind; 11] = [
-        ErrorKind::BackendUnreachable,
-        ErrorKind::TlsUntrusted,
-        ErrorKind::BackendRejected,
-        ErrorKind::KeyringUnavailable,
-        ErrorKind::VaultKeyMissing,
-        ErrorKind::VaultCorrupt,
-        ErrorKind::VaultUnavailable,
-        ErrorKind::InvalidInput,
-        ErrorKind::NotFound,
-        ErrorKind::Storage,
-        ErrorKind::Internal,
-    ];
+    const ALL_KINDS: [ErrorKind; 22] = ErrorKind::ALL;
 
     #[test]
     fn every_text_exists_in_both_languages() {
@@ -553,6 +748,29 @@ mod tests {
             "Sent 1 application. 3 applications are still waiting to send."
         );
         assert_eq!(sync_summary(Lang::En, 0, 0), K::SyncNothing.text(Lang::En));
+    }
+
+    #[test]
+    fn wrong_pin_says_how_long_to_wait() {
+        let e = IpcError::new(ErrorKind::WrongPin, "x").with_retry_after(30);
+        assert_eq!(
+            error_text(Lang::Vi, &e),
+            "Mã PIN không đúng. Hãy thử lại sau 30 giây."
+        );
+        assert_eq!(
+            error_text(Lang::En, &e),
+            "The PIN is wrong. Try again in 30 seconds."
+        );
+        assert_eq!(wait_text(Lang::Vi, 3600), "Hãy thử lại sau 60 phút.");
+        let e = IpcError::new(ErrorKind::WrongPin, "x");
+        assert_eq!(error_text(Lang::Vi, &e), "Mã PIN không đúng.");
+    }
+
+    #[test]
+    fn days_left() {
+        assert_eq!(days_left_text(Lang::Vi, 12), "Còn 12 ngày");
+        assert_eq!(days_left_text(Lang::Vi, -3), "Đã hết hạn 3 ngày");
+        assert_eq!(days_left_text(Lang::En, 1), "1 day left");
     }
 
     #[test]

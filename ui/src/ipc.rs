@@ -10,8 +10,10 @@
 //! `ErrorKind::Internal` with the best description we can get.
 
 use cds_view::{
-    AppStatus, ApplicationView, DocumentView, ErrorKind, IpcError, NewDocumentInput, ServiceInfo,
-    SubmitInput, SyncReport,
+    AppStatus, ApplicationView, AttachmentView, BackupInput, BackupProgress, BackupSummaryView,
+    DisclosureView, DocumentInput, DocumentSummaryView, DocumentView, ErrorKind,
+    ExpiryReminderView, IpcError, NewAttachmentInput, NewDocumentInput, ProfileInput, ProfileView,
+    ServiceInfo, SubmitInput, SyncReport,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -82,17 +84,163 @@ pub async fn app_status() -> Result<AppStatus, IpcError> {
     call("app_status", no_args()).await
 }
 
-pub async fn list_documents() -> Result<Vec<DocumentView>, IpcError> {
-    call("list_documents", no_args()).await
+/// Documents of one profile (all when `None`).
+pub async fn list_documents(
+    profile_id: Option<&str>,
+) -> Result<Vec<DocumentSummaryView>, IpcError> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct A<'a> {
+        profile_id: Option<&'a str>,
+    }
+    call("list_documents", to_args(&A { profile_id })?).await
+}
+
+/// Diacritics- and case-insensitive search (done by the vault).
+pub async fn search_documents(
+    profile_id: Option<&str>,
+    query: &str,
+) -> Result<Vec<DocumentSummaryView>, IpcError> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct A<'a> {
+        profile_id: Option<&'a str>,
+        query: &'a str,
+    }
+    call("search_documents", to_args(&A { profile_id, query })?).await
+}
+
+pub async fn get_document(id: &str) -> Result<DocumentView, IpcError> {
+    call("get_document", to_args(&IdArg { id })?).await
 }
 
 pub async fn add_document(input: &NewDocumentInput) -> Result<DocumentView, IpcError> {
     call("add_document", to_args(&InputArg { input })?).await
 }
 
-/// A `data:` URL of an attachment, for an `<img src>`.
-pub async fn attachment_data_url(id: &str) -> Result<String, IpcError> {
-    call("attachment_data_url", to_args(&IdArg { id })?).await
+pub async fn update_document(id: &str, input: &DocumentInput) -> Result<DocumentView, IpcError> {
+    #[derive(Serialize)]
+    struct A<'a> {
+        id: &'a str,
+        input: &'a DocumentInput,
+    }
+    call("update_document", to_args(&A { id, input })?).await
+}
+
+pub async fn delete_document(id: &str) -> Result<(), IpcError> {
+    call("delete_document", to_args(&IdArg { id })?).await
+}
+
+pub async fn add_attachment(
+    document_id: &str,
+    input: &NewAttachmentInput,
+) -> Result<AttachmentView, IpcError> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct A<'a> {
+        document_id: &'a str,
+        input: &'a NewAttachmentInput,
+    }
+    call("add_attachment", to_args(&A { document_id, input })?).await
+}
+
+pub async fn delete_attachment(id: &str) -> Result<(), IpcError> {
+    call("delete_attachment", to_args(&IdArg { id })?).await
+}
+
+/// A `data:` URL of an attachment's JPEG thumbnail, for an `<img src>`.
+pub async fn thumbnail_data_url(id: &str) -> Result<Option<String>, IpcError> {
+    call("thumbnail_data_url", to_args(&IdArg { id })?).await
+}
+
+pub async fn expiry_reminders() -> Result<Vec<ExpiryReminderView>, IpcError> {
+    call("expiry_reminders", no_args()).await
+}
+
+pub async fn access_log() -> Result<Vec<DisclosureView>, IpcError> {
+    call("access_log", no_args()).await
+}
+
+pub async fn application_documents(key: &str) -> Result<Vec<DocumentSummaryView>, IpcError> {
+    #[derive(Serialize)]
+    struct A<'a> {
+        key: &'a str,
+    }
+    call("application_documents", to_args(&A { key })?).await
+}
+
+// ---- profiles ----
+
+pub async fn list_profiles() -> Result<Vec<ProfileView>, IpcError> {
+    call("list_profiles", no_args()).await
+}
+
+pub async fn add_profile(input: &ProfileInput) -> Result<ProfileView, IpcError> {
+    call("add_profile", to_args(&InputArg { input })?).await
+}
+
+pub async fn update_profile(id: &str, input: &ProfileInput) -> Result<ProfileView, IpcError> {
+    #[derive(Serialize)]
+    struct A<'a> {
+        id: &'a str,
+        input: &'a ProfileInput,
+    }
+    call("update_profile", to_args(&A { id, input })?).await
+}
+
+pub async fn delete_profile(id: &str) -> Result<(), IpcError> {
+    call("delete_profile", to_args(&IdArg { id })?).await
+}
+
+// ---- PIN and lock ----
+
+#[derive(Serialize)]
+struct PinArg<'a> {
+    pin: &'a str,
+}
+
+pub async fn create_vault_with_pin(pin: &str) -> Result<(), IpcError> {
+    call("create_vault_with_pin", to_args(&PinArg { pin })?).await
+}
+
+pub async fn unlock_vault(pin: &str) -> Result<(), IpcError> {
+    call("unlock_vault", to_args(&PinArg { pin })?).await
+}
+
+pub async fn lock_vault() -> Result<(), IpcError> {
+    call("lock_vault", no_args()).await
+}
+
+pub async fn set_pin(pin: &str) -> Result<(), IpcError> {
+    call("set_pin", to_args(&PinArg { pin })?).await
+}
+
+pub async fn change_pin(old_pin: &str, new_pin: &str) -> Result<(), IpcError> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct A<'a> {
+        old_pin: &'a str,
+        new_pin: &'a str,
+    }
+    call("change_pin", to_args(&A { old_pin, new_pin })?).await
+}
+
+// ---- backup ----
+
+pub async fn default_backup_path() -> Result<String, IpcError> {
+    call("default_backup_path", no_args()).await
+}
+
+pub async fn export_backup(input: &BackupInput) -> Result<BackupSummaryView, IpcError> {
+    call("export_backup", to_args(&InputArg { input })?).await
+}
+
+pub async fn import_backup(input: &BackupInput) -> Result<BackupSummaryView, IpcError> {
+    call("import_backup", to_args(&InputArg { input })?).await
+}
+
+pub async fn backup_progress() -> Result<BackupProgress, IpcError> {
+    call("backup_progress", no_args()).await
 }
 
 /// The catalogue; works offline from the shell's cached copy.

@@ -12,6 +12,7 @@ mod format;
 mod i18n;
 mod ipc;
 mod pages;
+mod schema;
 
 /// Logs panics to the console and tells the citizen, instead of leaving a
 /// silently frozen window (what `console_error_panic_hook` would do, without

@@ -5,15 +5,29 @@
 //! fields the citizen owns and is allowed to see, never a key, a wrapped key
 //! or a ciphertext. Compiles for `wasm32-unknown-unknown` (serde only).
 
-pub use cds_api::{ApplicationStatus, DocumentKind, ServiceInfo};
+pub use cds_api::{
+    ApplicationStatus, DocumentKind, FieldSpec, FieldType, ServiceInfo, LICENCE_CLASSES,
+    SEX_CHOICES,
+};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// An error as the UI receives it: a stable `kind` it translates, and an
 /// English `message` with details for logs and support.
+///
+/// Two optional details travel only when they apply (they are left out of
+/// the JSON otherwise, so most errors are exactly `{kind, message}`):
+/// `field`, the form field an `invalid_input` is about (a schema key such as
+/// `number` or `date_of_birth`), so the UI shows it inline; and
+/// `retry_after_secs`, how long to wait after a wrong PIN.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IpcError {
     pub kind: ErrorKind,
     pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
 }
 
 impl IpcError {
@@ -21,7 +35,22 @@ impl IpcError {
         Self {
             kind,
             message: message.into(),
+            field: None,
+            retry_after_secs: None,
         }
+    }
+
+    /// An `invalid_input` about one form field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.into()),
+            ..Self::new(ErrorKind::InvalidInput, message)
+        }
+    }
+
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
     }
 }
 
@@ -49,6 +78,8 @@ pub enum ErrorKind {
     VaultCorrupt,
     /// The vault has not been opened (see the start-up error).
     VaultUnavailable,
+    /// The vault is locked: unlock it with the PIN first.
+    VaultLocked,
     /// Input the citizen typed or picked is not acceptable.
     InvalidInput,
     /// The thing asked for does not exist.
@@ -57,19 +88,145 @@ pub enum ErrorKind {
     Storage,
     /// A bug or an unexpected failure.
     Internal,
+    /// The PIN is wrong; `retry_after_secs` says how long to wait.
+    WrongPin,
+    /// Too many wrong PINs: wait `retry_after_secs` before trying again.
+    PinLocked,
+    /// The new PIN is too easy to guess.
+    WeakPin,
+    /// The vault has no PIN (needed to lock it, or to change it).
+    NoPin,
+    /// It already exists (a profile, a document with the same number).
+    Duplicate,
+    /// The backup file is damaged or truncated; nothing was changed.
+    BackupCorrupt,
+    /// The backup passphrase is wrong; nothing was changed.
+    WrongPassphrase,
+    /// The file is larger than the 20 MB limit.
+    TooLarge,
+    /// The file is not an image (JPEG, PNG, WebP, GIF) or a PDF.
+    UnsupportedFile,
+    /// A backup or restore is already running.
+    Busy,
+}
+
+impl ErrorKind {
+    pub const ALL: [ErrorKind; 22] = [
+        ErrorKind::BackendUnreachable,
+        ErrorKind::TlsUntrusted,
+        ErrorKind::BackendRejected,
+        ErrorKind::KeyringUnavailable,
+        ErrorKind::VaultKeyMissing,
+        ErrorKind::VaultCorrupt,
+        ErrorKind::VaultUnavailable,
+        ErrorKind::VaultLocked,
+        ErrorKind::InvalidInput,
+        ErrorKind::NotFound,
+        ErrorKind::Storage,
+        ErrorKind::Internal,
+        ErrorKind::WrongPin,
+        ErrorKind::PinLocked,
+        ErrorKind::WeakPin,
+        ErrorKind::NoPin,
+        ErrorKind::Duplicate,
+        ErrorKind::BackupCorrupt,
+        ErrorKind::WrongPassphrase,
+        ErrorKind::TooLarge,
+        ErrorKind::UnsupportedFile,
+        ErrorKind::Busy,
+    ];
+}
+
+/// Whether the vault can be used, and if not what the citizen must do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VaultState {
+    /// Open: documents can be read and written.
+    Open,
+    /// A vault exists but is locked: the UI asks for the PIN (the keyring
+    /// is unavailable, or the citizen pressed "lock").
+    Locked,
+    /// There is no vault and no keyring: the UI asks the citizen to create
+    /// a PIN, which creates the vault.
+    NeedsPin,
+    /// The vault cannot be opened (`vault_error` says why); nothing is
+    /// changed on disk.
+    Unavailable,
 }
 
 /// State of the app as the home screen shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppStatus {
-    /// `None` when the vault is open; otherwise why it is not.
+    pub vault_state: VaultState,
+    /// `None` when the vault is open or simply locked; otherwise why it
+    /// cannot be opened.
     pub vault_error: Option<IpcError>,
+    /// Whether the vault has a PIN wrap (PIN unlock, lock, change PIN).
+    pub has_pin: bool,
+    /// Whether the OS keyring held (or could hold) the vault's key.
+    pub keyring_available: bool,
+    /// Seconds before another PIN attempt is accepted (0: now).
+    pub pin_retry_after_secs: u64,
     pub backend_url: String,
     pub document_count: u32,
     /// Applications waiting in the outbox for the backend.
     pub pending_count: u32,
     /// Outcome of the last sync attempt, if any.
     pub last_sync_error: Option<IpcError>,
+}
+
+/// How a profile's owner relates to the citizen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Relation {
+    #[serde(rename = "self")]
+    SelfPerson,
+    Child,
+    Parent,
+    Spouse,
+    Other,
+}
+
+impl Relation {
+    pub const ALL: [Relation; 5] = [
+        Relation::SelfPerson,
+        Relation::Child,
+        Relation::Parent,
+        Relation::Spouse,
+        Relation::Other,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Relation::SelfPerson => "self",
+            Relation::Child => "child",
+            Relation::Parent => "parent",
+            Relation::Spouse => "spouse",
+            Relation::Other => "other",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Relation> {
+        Self::ALL.into_iter().find(|r| r.code() == code)
+    }
+}
+
+/// A person whose papers the vault holds (the citizen, a child, a parent…).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileView {
+    pub id: String,
+    pub full_name: String,
+    pub relation: Relation,
+    /// ISO `YYYY-MM-DD`.
+    pub date_of_birth: Option<String>,
+}
+
+/// The add/edit profile form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileInput {
+    pub full_name: String,
+    pub relation: Relation,
+    pub date_of_birth: Option<String>,
 }
 
 /// A file attached to a document, without its bytes.
@@ -79,20 +236,43 @@ pub struct AttachmentView {
     pub file_name: String,
     pub mime: String,
     pub size: u64,
+    pub has_thumbnail: bool,
 }
 
-/// A vault document, decrypted for display.
+/// A vault document in a list: enough for a card and for choosing it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentSummaryView {
+    pub id: String,
+    pub profile_id: String,
+    pub kind: DocumentKind,
+    /// The holder's full name, or the title of an "other" document.
+    pub title: String,
+    pub number: String,
+    /// ISO `YYYY-MM-DD`, empty when the kind has none.
+    pub date_of_birth: String,
+    pub expiry_date: Option<String>,
+    pub attachment_count: u32,
+    /// An attachment with a thumbnail, for the card's picture.
+    pub thumbnail_id: Option<String>,
+    pub has_pdf: bool,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+/// A vault document, decrypted for display and editing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocumentView {
     pub id: String,
+    pub profile_id: String,
     pub kind: DocumentKind,
-    pub number: String,
-    pub full_name: String,
-    /// ISO `YYYY-MM-DD`.
-    pub date_of_birth: String,
+    /// Schema keys (`DocumentKind::fields()`) to values; dates ISO.
+    pub fields: BTreeMap<String, String>,
+    /// Free `(label, value)` pairs of an "other" document.
+    pub custom_fields: Vec<(String, String)>,
     pub attachments: Vec<AttachmentView>,
     /// RFC 3339.
     pub created_at: String,
+    pub updated_at: String,
 }
 
 /// A file the citizen picked, sent from the UI as base64.
@@ -103,15 +283,94 @@ pub struct NewAttachmentInput {
     pub data_base64: String,
 }
 
-/// The "add document" form.
+/// The add/edit document form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentInput {
+    pub profile_id: String,
+    pub kind: DocumentKind,
+    /// Schema keys to values; dates ISO `YYYY-MM-DD`.
+    pub fields: BTreeMap<String, String>,
+    /// Only for "other".
+    pub custom_fields: Vec<(String, String)>,
+}
+
+/// Add a document with its first attachments.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewDocumentInput {
-    pub kind: DocumentKind,
-    pub number: String,
-    pub full_name: String,
-    /// ISO `YYYY-MM-DD` (what `<input type=date>` yields).
-    pub date_of_birth: String,
+    pub document: DocumentInput,
     pub attachments: Vec<NewAttachmentInput>,
+}
+
+/// A document that expires soon (or has expired), for the home screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpiryReminderView {
+    pub document_id: String,
+    pub profile_id: String,
+    pub kind: DocumentKind,
+    pub title: String,
+    /// ISO `YYYY-MM-DD`.
+    pub expiry_date: String,
+    /// Negative: expired that many days ago.
+    pub days_left: i64,
+}
+
+/// How data left the vault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DisclosureChannel {
+    Application,
+    Qr,
+    Export,
+    Backup,
+}
+
+/// One entry of "who has my data".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisclosureView {
+    pub id: String,
+    /// RFC 3339.
+    pub at: String,
+    pub channel: DisclosureChannel,
+    pub recipient: String,
+    pub purpose: String,
+    pub legal_basis: String,
+    pub document_ids: Vec<String>,
+    pub summary: String,
+}
+
+/// Which long operation a [`BackupProgress`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackupOp {
+    Export,
+    Import,
+}
+
+/// What a backup or restore contained.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupSummaryView {
+    pub profiles: u32,
+    pub documents: u32,
+    pub attachments: u32,
+    pub applications: u32,
+    pub bytes: u64,
+}
+
+/// The running (or last) backup or restore, polled by the UI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupProgress {
+    pub op: Option<BackupOp>,
+    pub running: bool,
+    pub done: u64,
+    pub total: u64,
+    pub result: Option<Result<BackupSummaryView, IpcError>>,
+}
+
+/// Start a backup export or import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupInput {
+    pub path: String,
+    pub passphrase: String,
 }
 
 /// The "submit application" form.
@@ -168,5 +427,27 @@ mod tests {
             serde_json::to_string(&e).unwrap(),
             r#"{"kind":"tls_untrusted","message":"bad cert"}"#
         );
+        let e = IpcError::new(ErrorKind::WrongPin, "wrong").with_retry_after(30);
+        assert_eq!(
+            serde_json::to_string(&e).unwrap(),
+            r#"{"kind":"wrong_pin","message":"wrong","retry_after_secs":30}"#
+        );
+        let back: IpcError = serde_json::from_str(r#"{"kind":"wrong_pin","message":"m"}"#).unwrap();
+        assert_eq!(back.retry_after_secs, None);
+    }
+
+    #[test]
+    fn relation_self_is_spelled_self() {
+        assert_eq!(
+            serde_json::to_string(&Relation::SelfPerson).unwrap(),
+            r#""self""#
+        );
+        for r in Relation::ALL {
+            assert_eq!(Relation::from_code(r.code()), Some(r));
+            assert_eq!(
+                serde_json::to_string(&r).unwrap(),
+                format!("\"{}\"", r.code())
+            );
+        }
     }
 }

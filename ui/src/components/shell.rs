@@ -46,7 +46,7 @@ pub fn Header() -> impl IntoView {
 }
 
 /// One navigation entry: page, element id, label, icon.
-const NAV: [(Page, &str, K, Icon); 4] = [
+const NAV: [(Page, &str, K, Icon); 5] = [
     (Page::Home, "nav-home", K::NavHome, Icon::Home),
     (
         Page::Documents,
@@ -66,6 +66,7 @@ const NAV: [(Page, &str, K, Icon); 4] = [
         K::NavApplications,
         Icon::Clipboard,
     ),
+    (Page::More, "nav-more", K::NavMore, Icon::Shield),
 ];
 
 #[component]
@@ -75,7 +76,16 @@ pub fn NavBar() -> impl IntoView {
     let items = NAV
         .into_iter()
         .map(|(page, id, label, which)| {
-            let active = move || ctx.page.get() == page;
+            // The "more" entry stays lit on the pages it leads to.
+            let active = move || {
+                let current = ctx.page.get();
+                current == page
+                    || (page == Page::More
+                        && matches!(
+                            current,
+                            Page::Profiles | Page::Security | Page::Backup | Page::AccessLog
+                        ))
+            };
             view! {
                 <button
                     id=id
@@ -83,7 +93,13 @@ pub fn NavBar() -> impl IntoView {
                     class="nav-item"
                     class:active=active
                     aria-current=move || active().then_some("page")
-                    on:click=move |_| ctx.go(page)
+                    on:click=move |_| {
+                        if page == Page::Documents {
+                            // The tab always leads back to the list.
+                            ctx.draft.detail.set(None);
+                        }
+                        ctx.go(page)
+                    }
                 >
                     {icon(which)}
                     <span class="nav-label">{move || i18n.t(label)}</span>

@@ -6,8 +6,8 @@ use crate::components::feedback::{ErrorBox, Loading};
 use crate::components::icons::{icon, Icon};
 use crate::format::{iso_to_display, local_date_time};
 use crate::i18n::{
-    delivery_code, delivery_key, error_code, error_text, status_key, sync_summary, use_i18n, Lang,
-    K,
+    delivery_code, delivery_key, error_code, error_text, kind_key, status_key, sync_summary,
+    use_i18n, Lang, K,
 };
 use crate::ipc;
 use cds_view::{ApplicationView, DeliveryState, IpcError, SyncReport};
@@ -271,7 +271,67 @@ fn ApplicationCard(app: ApplicationView) -> impl IntoView {
                         </p>
                     }
                 })}
+            <LinkedDocuments key=app.idempotency_key.clone() />
         </article>
+    }
+}
+
+/// The documents sent with an application, fetched when asked for.
+#[component]
+fn LinkedDocuments(key: String) -> impl IntoView {
+    let i18n = use_i18n();
+    let open = RwSignal::new(false);
+    let key = StoredValue::new(key);
+    let docs = LocalResource::new(move || {
+        let show = open.get();
+        let key = key.get_value();
+        async move {
+            if show {
+                Some(ipc::application_documents(&key).await)
+            } else {
+                None
+            }
+        }
+    });
+    view! {
+        <div class="app-docs-wrap">
+            <button
+                type="button"
+                class="btn-link app-docs-toggle"
+                aria-expanded=move || if open.get() { "true" } else { "false" }
+                on:click=move |_| open.update(|o| *o = !*o)
+            >
+                {icon(Icon::File)}
+                {move || i18n.t(K::AppDocsShow)}
+            </button>
+            {move || match docs.get().flatten() {
+                None => None,
+                Some(Err(err)) => Some(view! { <ErrorBox err=err /> }.into_any()),
+                Some(Ok(list)) if list.is_empty() => Some(
+                    view! { <p class="muted app-docs">{move || i18n.t(K::AppDocsNone)}</p> }
+                        .into_any(),
+                ),
+                Some(Ok(list)) => Some(
+                    view! {
+                        <ul class="app-docs">
+                            {list
+                                .into_iter()
+                                .map(|d| {
+                                    let kind = d.kind;
+                                    view! {
+                                        <li class="app-doc" data-id=d.id.clone() data-kind=kind.code()>
+                                            {move || i18n.t(kind_key(kind))} ": " {d.title.clone()}
+                                            " · " {d.number.clone()}
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ul>
+                    }
+                        .into_any(),
+                ),
+            }}
+        </div>
     }
 }
 

@@ -3,7 +3,8 @@
 use crate::app::{poll_while_mounted, use_app, Page};
 use crate::components::feedback::{ErrorBox, TechDetails};
 use crate::components::icons::{icon, Icon};
-use crate::i18n::{error_code, error_hint, error_text, use_i18n, K};
+use crate::format::iso_to_display;
+use crate::i18n::{days_left_text, error_code, error_hint, error_text, kind_key, use_i18n, K};
 use crate::ipc;
 use cds_view::{AppStatus, DocumentKind, IpcError};
 use leptos::prelude::*;
@@ -20,13 +21,13 @@ pub fn HomePage() -> impl IntoView {
     poll_while_mounted(STATUS_POLL, move || ctx.status.refetch());
 
     // Greet the citizen by the name on their CCCD, when the vault has one.
-    let docs = LocalResource::new(ipc::list_documents);
+    let docs = LocalResource::new(|| ipc::list_documents(None));
     let name = move || {
         docs.get()
             .and_then(Result::ok)?
             .into_iter()
             .find(|d| d.kind == DocumentKind::Cccd)
-            .map(|d| d.full_name)
+            .map(|d| d.title)
     };
     let greeting = move || match name() {
         Some(n) => format!("{}, {n}!", i18n.t(K::Hello)),
@@ -58,6 +59,7 @@ pub fn HomePage() -> impl IntoView {
                 </div>
             </div>
             {status_error}
+            <Reminders />
             <div class="stats">
                 <div class="stat">
                     <span class="stat-value" id="stat-documents">
@@ -182,6 +184,65 @@ fn StatusBanner() -> impl IntoView {
                     </div>
                 </div>
             }
+        })
+    }
+}
+
+/// `#reminders`: documents expiring within 90 days (or expired), soonest
+/// first. Nothing is shown when there are none, or the vault is closed.
+#[component]
+fn Reminders() -> impl IntoView {
+    let i18n = use_i18n();
+    let ctx = use_app();
+    let reminders = LocalResource::new(ipc::expiry_reminders);
+    move || {
+        let mut list = reminders.get().and_then(Result::ok)?;
+        if list.is_empty() {
+            return None;
+        }
+        list.sort_by_key(|r| r.days_left);
+        Some(view! {
+            <section id="reminders" class="card reminders" aria-labelledby="reminders-title">
+                <h2 id="reminders-title" class="section-title">
+                    {icon(Icon::Clock)}
+                    {move || i18n.t(K::RemindersTitle)}
+                </h2>
+                <ul class="reminder-list">
+                    {list
+                        .into_iter()
+                        .map(|r| {
+                            let kind = r.kind;
+                            let days = r.days_left;
+                            let id = r.document_id.clone();
+                            let profile = r.profile_id.clone();
+                            view! {
+                                <li
+                                    class="reminder"
+                                    class:expired=days < 0
+                                    data-id=r.document_id.clone()
+                                    data-days=days
+                                >
+                                    <button
+                                        type="button"
+                                        class="btn-link reminder-open"
+                                        on:click=move |_| {
+                                            ctx.profile.set(Some(profile.clone()));
+                                            ctx.draft.detail.set(Some(id.clone()));
+                                            ctx.go(Page::Documents);
+                                        }
+                                    >
+                                        {move || i18n.t(kind_key(kind))} ": " {r.title.clone()}
+                                    </button>
+                                    <span class="reminder-when">
+                                        {iso_to_display(&r.expiry_date)} " · "
+                                        {move || days_left_text(i18n.lang(), days)}
+                                    </span>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            </section>
         })
     }
 }

@@ -1,6 +1,11 @@
-//! One module per screen. Each page is a `<section id="page-…">`.
+//! One module per screen.
 
+pub mod access_log;
 pub mod applications;
+pub mod backup;
 pub mod documents;
 pub mod home;
+pub mod more;
+pub mod profiles;
+pub mod security;
 pub mod services;

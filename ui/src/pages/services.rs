@@ -7,7 +7,8 @@ use crate::format::{fold, format_vnd, iso_to_display};
 use crate::i18n::{delivery_code, error_text, kind_key, use_i18n, working_days, Lang, K};
 use crate::ipc;
 use cds_view::{
-    ApplicationView, DeliveryState, DocumentKind, DocumentView, IpcError, ServiceInfo, SubmitInput,
+    ApplicationView, DeliveryState, DocumentKind, DocumentSummaryView, IpcError, ServiceInfo,
+    SubmitInput,
 };
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -51,7 +52,7 @@ fn matches(s: &ServiceInfo, query: &str) -> bool {
 
 /// Documents pre-checked for a service: every vault document whose kind the
 /// service requires. The citizen never re-declares what is in the vault.
-pub fn preselect(service: &ServiceInfo, docs: &[DocumentView]) -> Vec<String> {
+pub fn preselect(service: &ServiceInfo, docs: &[DocumentSummaryView]) -> Vec<String> {
     docs.iter()
         .filter(|d| service.required_documents.contains(&d.kind))
         .map(|d| d.id.clone())
@@ -61,7 +62,7 @@ pub fn preselect(service: &ServiceInfo, docs: &[DocumentView]) -> Vec<String> {
 /// Required kinds the given documents do not cover, in the service's order.
 pub fn missing_kinds<'a>(
     service: &ServiceInfo,
-    docs: impl Iterator<Item = &'a DocumentView> + Clone,
+    docs: impl Iterator<Item = &'a DocumentSummaryView> + Clone,
 ) -> Vec<DocumentKind> {
     service
         .required_documents
@@ -85,7 +86,7 @@ pub fn ServicesPage() -> impl IntoView {
     let ctx = use_app();
     let services = LocalResource::new(ipc::list_services);
     // Loaded with the page so the form opens with its boxes already ticked.
-    let docs = LocalResource::new(ipc::list_documents);
+    let docs = LocalResource::new(|| ipc::list_documents(None));
     let applying = RwSignal::new(None::<ServiceInfo>);
     let result = RwSignal::new(None::<ApplicationView>);
     let query = RwSignal::new(String::new());
@@ -255,7 +256,7 @@ fn ServiceCard(service: ServiceInfo, on_apply: Callback<ServiceInfo>) -> impl In
 #[component]
 fn ApplyPanel(
     service: ServiceInfo,
-    docs: LocalResource<Result<Vec<DocumentView>, IpcError>>,
+    docs: LocalResource<Result<Vec<DocumentSummaryView>, IpcError>>,
     applying: RwSignal<Option<ServiceInfo>>,
     result: RwSignal<Option<ApplicationView>>,
 ) -> impl IntoView {
@@ -294,7 +295,7 @@ fn ApplyPanel(
 #[component]
 fn ApplyForm(
     service: ServiceInfo,
-    docs: Vec<DocumentView>,
+    docs: Vec<DocumentSummaryView>,
     applying: RwSignal<Option<ServiceInfo>>,
     result: RwSignal<Option<ApplicationView>>,
 ) -> impl IntoView {
@@ -327,7 +328,7 @@ fn ApplyForm(
         }
         let ids = selected.get_untracked();
         // Keep the vault's order, whatever order the boxes were ticked in.
-        let chosen: Vec<DocumentView> = docs.with_value(|docs| {
+        let chosen: Vec<DocumentSummaryView> = docs.with_value(|docs| {
             docs.iter()
                 .filter(|d| ids.contains(&d.id))
                 .cloned()
@@ -404,7 +405,7 @@ fn ApplyForm(
                         <span class="choice-body">
                             <span class="choice-kind">{move || i18n.t(kind_key(kind))}</span>
                             <span class="choice-detail">
-                                {d.full_name.clone()} " · " {d.number.clone()}
+                                {d.title.clone()} " · " {d.number.clone()}
                             </span>
                         </span>
                         {is_required
@@ -450,7 +451,7 @@ fn ApplyForm(
                         view! {
                             <div class="applicant" id="apply-applicant">
                                 <p class="applicant-label">{move || i18n.t(K::ApplyApplicant)}</p>
-                                <p class="applicant-name">{d.full_name.clone()}</p>
+                                <p class="applicant-name">{d.title.clone()}</p>
                                 <p class="applicant-meta">
                                     "CCCD " {d.number.clone()} " · " {move || i18n.t(K::FieldDob)}
                                     " " {iso_to_display(&d.date_of_birth)}
@@ -494,7 +495,8 @@ fn ApplyForm(
                                 id="apply-add-document"
                                 class="btn btn-secondary btn-small"
                                 on:click=move |_| {
-                                    ctx.draft.saved.set(false);
+                                    ctx.draft.notice.set(None);
+                                    ctx.draft.detail.set(None);
                                     ctx.draft.open.set(true);
                                     ctx.go(Page::Documents);
                                 }
@@ -595,15 +597,19 @@ mod tests {
         }
     }
 
-    fn doc(id: &str, kind: DocumentKind) -> DocumentView {
-        DocumentView {
+    fn doc(id: &str, kind: DocumentKind) -> DocumentSummaryView {
+        DocumentSummaryView {
             id: id.into(),
+            profile_id: "p".into(),
             kind,
+            title: "Nguyễn Văn An".into(),
             number: "001099012345".into(),
-            full_name: "Nguyễn Văn An".into(),
             date_of_birth: "1990-09-05".into(),
-            attachments: vec![],
-            created_at: "2026-01-01T00:00:00Z".into(),
+            expiry_date: None,
+            attachment_count: 0,
+            thumbnail_id: None,
+            has_pdf: false,
+            updated_at: "2026-01-01T00:00:00Z".into(),
         }
     }
 

@@ -1,0 +1,303 @@
+//! Backup and restore: the whole vault to one passphrase-protected file and
+//! back, with a progress bar fed by the shell (`backup_progress`, polled
+//! while the operation runs).
+
+use crate::app::{poll_while_mounted, use_app};
+use crate::components::icons::{icon, Icon};
+use crate::i18n::{error_code, error_text, use_i18n, Lang, K};
+use crate::ipc;
+use crate::pages::more::BackToMore;
+use cds_view::{BackupInput, BackupOp, BackupSummaryView, IpcError};
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use std::time::Duration;
+
+/// Minimum backup passphrase length (the vault may ask for more).
+const MIN_PASSPHRASE: usize = 8;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum BackupError {
+    Client(K),
+    Server(IpcError),
+}
+
+fn value_of(id: &str) -> String {
+    use wasm_bindgen::JsCast;
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
+        .map(|i| i.value())
+        .unwrap_or_default()
+}
+
+fn op_code(op: BackupOp) -> &'static str {
+    match op {
+        BackupOp::Export => "export",
+        BackupOp::Import => "import",
+    }
+}
+
+/// Checks the form of one operation; the passphrase twice only on export.
+pub fn check_backup_form(
+    op: BackupOp,
+    path: &str,
+    pass: &str,
+    confirm: &str,
+) -> Result<BackupInput, K> {
+    if path.trim().is_empty() {
+        return Err(K::ErrPathRequired);
+    }
+    if pass.chars().count() < MIN_PASSPHRASE {
+        return Err(K::ErrPassShort);
+    }
+    if op == BackupOp::Export && pass != confirm {
+        return Err(K::ErrPassMismatch);
+    }
+    Ok(BackupInput {
+        path: path.trim().to_owned(),
+        passphrase: pass.to_owned(),
+    })
+}
+
+fn summary_text(lang: Lang, s: &BackupSummaryView) -> String {
+    match lang {
+        Lang::Vi => format!(
+            "{} người, {} giấy tờ, {} tệp đính kèm, {} hồ sơ.",
+            s.profiles, s.documents, s.attachments, s.applications
+        ),
+        Lang::En => format!(
+            "{} people, {} documents, {} attachments, {} applications.",
+            s.profiles, s.documents, s.attachments, s.applications
+        ),
+    }
+}
+
+#[component]
+pub fn BackupPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let ctx = use_app();
+    let running = RwSignal::new(None::<BackupOp>);
+    let done = RwSignal::new(0u64);
+    let total = RwSignal::new(0u64);
+    let result = RwSignal::new(None::<(BackupOp, BackupSummaryView)>);
+    let error = RwSignal::new(None::<(BackupOp, BackupError)>);
+    let default_path = LocalResource::new(ipc::default_backup_path);
+
+    // Poll the shell's progress while an operation runs.
+    poll_while_mounted(Duration::from_millis(150), move || {
+        if running.get_untracked().is_none() {
+            return;
+        }
+        spawn_local(async move {
+            if let Ok(p) = ipc::backup_progress().await {
+                if p.running || p.total > 0 {
+                    done.set(p.done);
+                    total.set(p.total);
+                }
+            }
+        });
+    });
+
+    let start = move |op: BackupOp| {
+        if running.get_untracked().is_some() {
+            return;
+        }
+        let (path, pass, confirm) = match op {
+            BackupOp::Export => (
+                value_of("export-path"),
+                value_of("export-pass"),
+                value_of("export-pass-confirm"),
+            ),
+            BackupOp::Import => (
+                value_of("import-path"),
+                value_of("import-pass"),
+                String::new(),
+            ),
+        };
+        result.set(None);
+        let input = match check_backup_form(op, &path, &pass, &confirm) {
+            Ok(i) => i,
+            Err(k) => {
+                error.set(Some((op, BackupError::Client(k))));
+                return;
+            }
+        };
+        error.set(None);
+        done.set(0);
+        total.set(0);
+        running.set(Some(op));
+        spawn_local(async move {
+            let r = match op {
+                BackupOp::Export => ipc::export_backup(&input).await,
+                BackupOp::Import => ipc::import_backup(&input).await,
+            };
+            running.set(None);
+            match r {
+                Ok(summary) => {
+                    // The bar ends full on success.
+                    total.set(total.get_untracked().max(1));
+                    done.set(total.get_untracked());
+                    result.set(Some((op, summary)));
+                    if op == BackupOp::Import {
+                        ctx.vault_changed();
+                    }
+                }
+                Err(e) => error.set(Some((op, BackupError::Server(ctx.explain(e))))),
+            }
+        });
+    };
+
+    let progress = move || {
+        let t = total.get();
+        let d = done.get();
+        let percent = if t == 0 {
+            0
+        } else {
+            (d.min(t) * 100 / t) as u32
+        };
+        let shown = running.get().is_some() || result.get().is_some();
+        shown.then(|| {
+            view! {
+                <div class="backup-progress-wrap">
+                    <progress
+                        id="backup-progress"
+                        max="100"
+                        prop:value=percent
+                        data-done=d
+                        data-total=t
+                        aria-label=move || i18n.t(K::BackupRunning)
+                    ></progress>
+                    <span id="backup-percent">{percent} "%"</span>
+                </div>
+            }
+        })
+    };
+    let error_line = move |which: BackupOp| {
+        move || {
+            error.get().filter(|(op, _)| *op == which).map(|(op, e)| {
+                let (code, text) = match &e {
+                    BackupError::Client(k) => ("client", i18n.t(*k).to_owned()),
+                    BackupError::Server(err) => (error_code(err.kind), error_text(i18n.lang(), err)),
+                };
+                view! {
+                    <p id="backup-error" class="form-error" role="alert" data-op=op_code(op) data-kind=code>
+                        {icon(Icon::Alert)}
+                        <span>{text}</span>
+                    </p>
+                }
+            })
+        }
+    };
+
+    view! {
+        <section id="page-backup" class="page">
+            <BackToMore />
+            <div class="page-head">
+                <h1 class="page-title">{move || i18n.t(K::BackupTitle)}</h1>
+                <p class="lead">{move || i18n.t(K::BackupIntro)}</p>
+            </div>
+            {progress}
+            <div class="live" aria-live="polite">
+                {move || result.get().map(|(op, s)| {
+                    let title = if op == BackupOp::Export { K::ExportDone } else { K::ImportDone };
+                    let (documents, attachments) = (s.documents, s.attachments);
+                    view! {
+                        <p
+                            id="backup-result"
+                            class="success"
+                            data-op=op_code(op)
+                            data-documents=documents
+                            data-attachments=attachments
+                        >
+                            {icon(Icon::Check)}
+                            <span>{move || i18n.t(title)} " " {move || summary_text(i18n.lang(), &s)}</span>
+                        </p>
+                    }
+                })}
+            </div>
+            <form
+                id="export-form"
+                class="card form"
+                novalidate
+                on:submit=move |ev: SubmitEvent| {
+                    ev.prevent_default();
+                    start(BackupOp::Export);
+                }
+            >
+                <h2 class="form-title">{move || i18n.t(K::ExportTitle)}</h2>
+                <div class="field">
+                    <label for="export-path">{move || i18n.t(K::BackupPath)}</label>
+                    {move || {
+                        let path = default_path.get().and_then(Result::ok).unwrap_or_default();
+                        view! { <input id="export-path" type="text" spellcheck="false" prop:value=path /> }
+                    }}
+                </div>
+                <div class="field">
+                    <label for="export-pass">{move || i18n.t(K::BackupPass)}</label>
+                    <input id="export-pass" type="password" autocomplete="new-password" />
+                </div>
+                <div class="field">
+                    <label for="export-pass-confirm">{move || i18n.t(K::BackupPassConfirm)}</label>
+                    <input id="export-pass-confirm" type="password" autocomplete="new-password" />
+                </div>
+                {error_line(BackupOp::Export)}
+                <div class="form-actions">
+                    <button id="export-start" type="submit" class="btn btn-primary" disabled=move || running.get().is_some()>
+                        {move || i18n.t(if running.get() == Some(BackupOp::Export) { K::BackupRunning } else { K::ExportStart })}
+                    </button>
+                </div>
+            </form>
+            <form
+                id="import-form"
+                class="card form"
+                novalidate
+                on:submit=move |ev: SubmitEvent| {
+                    ev.prevent_default();
+                    start(BackupOp::Import);
+                }
+            >
+                <h2 class="form-title">{move || i18n.t(K::ImportTitle)}</h2>
+                <p class="hint">{move || i18n.t(K::ImportHint)}</p>
+                <div class="field">
+                    <label for="import-path">{move || i18n.t(K::BackupPath)}</label>
+                    <input id="import-path" type="text" spellcheck="false" />
+                </div>
+                <div class="field">
+                    <label for="import-pass">{move || i18n.t(K::BackupPass)}</label>
+                    <input id="import-pass" type="password" autocomplete="off" />
+                </div>
+                {error_line(BackupOp::Import)}
+                <div class="form-actions">
+                    <button id="import-start" type="submit" class="btn btn-primary" disabled=move || running.get().is_some()>
+                        {move || i18n.t(if running.get() == Some(BackupOp::Import) { K::BackupRunning } else { K::ImportStart })}
+                    </button>
+                </div>
+            </form>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backup_form_checks() {
+        assert_eq!(
+            check_backup_form(BackupOp::Export, " ", "longenough", "longenough"),
+            Err(K::ErrPathRequired)
+        );
+        assert_eq!(
+            check_backup_form(BackupOp::Export, "/tmp/x", "short", "short"),
+            Err(K::ErrPassShort)
+        );
+        assert_eq!(
+            check_backup_form(BackupOp::Export, "/tmp/x", "longenough", "different1"),
+            Err(K::ErrPassMismatch)
+        );
+        let ok = check_backup_form(BackupOp::Import, " /tmp/x ", "longenough", "").unwrap();
+        assert_eq!(ok.path, "/tmp/x");
+    }
+}
