@@ -20,14 +20,15 @@ const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
 /// Longest stored delivery error message; longer ones are cut.
 const MAX_ERROR_CHARS: usize = 2000;
 
+/// Sealed body of an access-log entry (`disclosures.body`).
 #[derive(Serialize, Deserialize)]
-struct DisclosureBody {
-    channel: DisclosureChannel,
-    recipient: String,
-    purpose: String,
-    legal_basis: String,
-    document_ids: Vec<String>,
-    summary: String,
+pub(crate) struct DisclosureBody {
+    pub channel: DisclosureChannel,
+    pub recipient: String,
+    pub purpose: String,
+    pub legal_basis: String,
+    pub document_ids: Vec<String>,
+    pub summary: String,
 }
 
 pub(crate) fn add_history(
@@ -456,29 +457,9 @@ impl Vault {
             created_at: text(row, 1)?,
         })
     }
-
-    /// Logs a backup export (called by [`Vault::export_backup`]).
-    pub(crate) fn log_backup(&mut self, dest: &str) -> Result<(), VaultError> {
-        let at = now_rfc3339()?;
-        insert_disclosure(
-            &self.conn,
-            &self.key,
-            &self.rng,
-            &at,
-            DisclosureBody {
-                channel: DisclosureChannel::Backup,
-                recipient: format!("encrypted backup file {dest}"),
-                purpose: "backup of the whole vault".into(),
-                legal_basis: "the citizen's own request".into(),
-                document_ids: Vec::new(),
-                summary: "all profiles, documents, attachments and applications".into(),
-            },
-        )
-        .map(drop)
-    }
 }
 
-fn insert_disclosure(
+pub(crate) fn insert_disclosure(
     conn: &Connection,
     key: &VaultKey,
     rng: &SystemRandom,

@@ -409,6 +409,13 @@ pub struct BackupSummary {
     pub documents: u32,
     pub attachments: u32,
     pub applications: u32,
+    /// Access-log entries.
+    #[serde(default)]
+    pub disclosures: u32,
+    /// Import only: documents not added because one of the same kind and
+    /// number is already in the vault under another id.
+    #[serde(default)]
+    pub skipped_documents: u32,
     /// Size of the backup file.
     pub bytes: u64,
 }
