@@ -138,7 +138,7 @@ enum Rec {
     Profile(BProfile),
     Document(BDocument),
     Attachment(BAttachment, Zeroizing<Vec<u8>>, Option<Zeroizing<Vec<u8>>>),
-    Application(BApplication),
+    Application(Box<BApplication>),
     Disclosure(BDisclosure),
 }
 
@@ -576,10 +576,9 @@ fn read_stream(
                     )));
                 }
                 let size = usize::try_from(a.size).unwrap_or(usize::MAX);
-                let thumb_size = match a.thumb_size {
-                    Some(t) => Some(usize::try_from(t).unwrap_or(usize::MAX)),
-                    None => None,
-                };
+                let thumb_size = a
+                    .thumb_size
+                    .map(|t| usize::try_from(t).unwrap_or(usize::MAX));
                 if size > MAX_ATTACHMENT_BYTES || thumb_size.unwrap_or(0) > MAX_THUMB_BYTES {
                     return Err(corrupt("an attachment is larger than allowed"));
                 }
@@ -615,7 +614,7 @@ fn read_stream(
                 }
                 unique(&mut applications, "application", &a.idempotency_key)?;
                 counts.applications += 1;
-                visit(Rec::Application(a))?;
+                visit(Rec::Application(Box::new(a)))?;
             }
             R_DISCLOSURE => {
                 order(4)?;
@@ -668,7 +667,7 @@ impl Applier<'_> {
             Rec::Profile(p) => self.profile(p),
             Rec::Document(d) => self.document(d),
             Rec::Attachment(a, data, thumb) => self.attachment(a, &data, thumb.as_ref().map(|t| &t[..])),
-            Rec::Application(a) => self.application(a),
+            Rec::Application(a) => self.application(*a),
             Rec::Disclosure(d) => self.disclosure(d),
         }
     }
@@ -1049,7 +1048,7 @@ impl Vault {
         for suffix in ["", "-wal", "-shm", "-journal"] {
             let mut v = vault.as_os_str().to_owned();
             v.push(suffix);
-            if p == PathBuf::from(v) {
+            if p.as_os_str() == v {
                 return Err(VaultError::invalid(
                     "path",
                     "the backup cannot be written over the vault itself",

@@ -98,14 +98,6 @@ pub(crate) enum WrapSlot {
 }
 
 impl WrapSlot {
-    /// Name of the slot's row in the `meta` table.
-    pub(crate) fn meta_name(self) -> &'static str {
-        match self {
-            WrapSlot::Keyring => "wrap/keyring",
-            WrapSlot::Pin { .. } => "wrap/pin",
-        }
-    }
-
     fn aad(self) -> Vec<u8> {
         match self {
             WrapSlot::Keyring => b"cds-vault/v1/wrap/keyring".to_vec(),
@@ -576,11 +568,11 @@ mod tests {
         let rng = SystemRandom::new();
         let a = VaultKey::generate(&rng).unwrap();
         let b = VaultKey::generate(&rng).unwrap();
-        let h1 = a.lookup_key().unwrap().hash(b"cccd\0079095001234");
-        assert_eq!(h1, a.lookup_key().unwrap().hash(b"cccd\0079095001234"));
+        let h1 = a.lookup_key().unwrap().hash(b"cccd\x00079095001234");
+        assert_eq!(h1, a.lookup_key().unwrap().hash(b"cccd\x00079095001234"));
         assert_eq!(h1.len(), 32);
-        assert_ne!(h1, b.lookup_key().unwrap().hash(b"cccd\0079095001234"));
-        assert_ne!(h1, a.lookup_key().unwrap().hash(b"cccd\0079095001235"));
+        assert_ne!(h1, b.lookup_key().unwrap().hash(b"cccd\x00079095001234"));
+        assert_ne!(h1, a.lookup_key().unwrap().hash(b"cccd\x00079095001235"));
         assert_ne!(&a.lookup_key().unwrap().0 .0[..], &a.0 .0[..]);
     }
 

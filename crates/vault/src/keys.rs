@@ -63,7 +63,7 @@ fn hex(b: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())
@@ -184,7 +184,7 @@ fn verify_file(conn: &Connection) -> Result<(), VaultError> {
             "the file is not a Công dân số vault (wrong application id)".into(),
         ));
     }
-    if version < 1 || version > schema::LATEST {
+    if !(1..=schema::LATEST).contains(&version) {
         return Err(VaultError::Corrupt(format!(
             "the vault has schema version {version}; this app knows 1 to {}",
             schema::LATEST
@@ -662,12 +662,16 @@ fn pin_wrap(
     Ok((json, wrapped))
 }
 
+/// `f(id, parent, blob)` of [`for_each_sealed`].
+pub(crate) type SealedVisitor<'a> =
+    dyn FnMut(&str, Option<&str>, &[u8]) -> Result<(), VaultError> + 'a;
+
 /// Calls `f(id, parent, blob)` for each non-NULL value of a sealed column,
 /// one row at a time (attachments can be large).
 pub(crate) fn for_each_sealed(
     conn: &Connection,
     c: &crate::SealedColumn,
-    f: &mut dyn FnMut(&str, Option<&str>, &[u8]) -> Result<(), VaultError>,
+    f: &mut SealedVisitor<'_>,
 ) -> Result<(), VaultError> {
     let parent = c.parent_col.unwrap_or("NULL");
     let sql = format!(
@@ -863,7 +867,9 @@ fn migrate_data(
         }
     }
     // Applications: history and links to the documents sent.
-    let mut apps: Vec<(String, String, Vec<u8>, Option<Vec<u8>>)> = Vec::new();
+    // (idempotency key, created_at, payload, receipt)
+    type AppRow = (String, String, Vec<u8>, Option<Vec<u8>>);
+    let mut apps: Vec<AppRow> = Vec::new();
     {
         let mut stmt = conn
             .prepare("SELECT idempotency_key, created_at, payload, receipt FROM applications")

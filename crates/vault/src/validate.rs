@@ -395,7 +395,7 @@ pub(crate) fn check_cccd_number(
         }
     }
     if let Some(sex) = sex {
-        let number_sex = if code % 2 == 0 { "nam" } else { "nu" };
+        let number_sex = if code.is_multiple_of(2) { "nam" } else { "nu" };
         if sex != number_sex {
             return Err(VaultError::invalid(
                 "number",
@@ -420,7 +420,7 @@ pub(crate) fn cccd_sex(number: &str) -> Option<&'static str> {
     if !b.is_ascii_digit() {
         return None;
     }
-    Some(if (b - b'0') % 2 == 0 { "nam" } else { "nu" })
+    Some(if (b - b'0').is_multiple_of(2) { "nam" } else { "nu" })
 }
 
 /// Checks one attachment: name, size (≤ 20 MiB) and content type by magic
