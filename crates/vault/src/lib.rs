@@ -35,7 +35,9 @@
 //!   own label, so document numbers can be found by keyed hash: no number is
 //!   ever stored in plaintext, and the hashes reveal nothing without the key.
 //! - **Backups** have their own key: PBKDF2 of the backup passphrase with the
-//!   file's own salt (see [`Vault::export_backup`]).
+//!   file's own salt (see [Backup file format](#backup-file-format)); the
+//!   vault key never leaves the vault, and a restored backup is re-encrypted
+//!   under the target vault's key.
 //! - All key material sits in [`zeroize::Zeroizing`] buffers private to this
 //!   crate and `Debug`-prints as `<redacted>`. No public function returns a
 //!   key, a wrapped key or a ciphertext.
@@ -101,6 +103,61 @@
 //! the field map (a CCCD's sex from its number), computes number hashes,
 //! makes thumbnails, and records the links and history of queued
 //! applications, all in the transaction that opens the file.
+//!
+//! # Backup file format
+//!
+//! [`Vault::export_backup`] writes one file (`.cdsbackup`); all integers are
+//! big-endian.
+//!
+//! ```text
+//! header (99 bytes)
+//!   0  8  magic 89 'C' 'D' 'S' 'B' 'A' 'K' 0A
+//!   8  2  format version (1)
+//!  10  1  KDF (1 = PBKDF2-HMAC-SHA256)
+//!  11  4  iterations
+//!  15 16  salt (random, fresh for every file)
+//!  31  4  chunk size C (plaintext bytes per chunk; 65 536)
+//!  35 32  passphrase check = HMAC-SHA256(backup key, "cds-backup/v1/passphrase-check")
+//!  67 32  header hash H = SHA-256(bytes 0..67)
+//! chunks: chunk i = AES-256-GCM(backup key, nonce = i as 96-bit counter,
+//!         AAD = "cds-backup/v1/chunk|" || H || i (u64) || last (u8: 0/1),
+//!         plaintext) = ciphertext || 16-byte tag
+//!   every chunk but the last holds exactly C plaintext bytes (C + 16 on
+//!   disk); the last holds 1..=C and is sealed with last = 1.
+//! ```
+//!
+//! - **Key**: PBKDF2-HMAC-SHA256(passphrase, salt, iterations). Export uses
+//!   the vault's KDF policy: 600 000 iterations, or the insecure test count
+//!   for vaults made with [`KdfParams::insecure_fast_kdf_for_tests`].
+//!   Import accepts 1 000 ..= 10 000 000. The passphrase (at least 8
+//!   characters) is independent of the PIN and of the vault key. The key is
+//!   fresh per file (fresh salt), so counter nonces never repeat under it.
+//! - **Integrity**: each chunk's AAD binds the header hash (so a changed
+//!   header, or a chunk from another backup, fails), its index (reordered,
+//!   dropped or repeated chunks fail) and whether it is last (a file cut at
+//!   a chunk boundary, or with chunks appended, fails). Chunk positions
+//!   follow from C and the file length. The header hash also tells a
+//!   damaged header ([`VaultError::BackupCorrupt`]) from a wrong passphrase
+//!   (the check value fails: [`VaultError::WrongPassphrase`]).
+//! - **Content**: the concatenated chunk plaintexts are a stream of records
+//!   `type (u8) || length (u32) || payload`, in this order: profiles (1),
+//!   documents (2) each followed by its attachments (3), applications (4),
+//!   access-log entries (5), then the end marker (0xFF) with the counts of
+//!   each, after which nothing may follow. Payloads are JSON, except an
+//!   attachment: `json length (u32) || json {id, document_id, created_at,
+//!   file_name, mime, size, thumb_size} || bytes || thumbnail`. Records
+//!   carry ids and timestamps; an application carries its payload,
+//!   receipt, last error, status history and linked document ids.
+//! - **Streaming**: export holds one attachment and one chunk in memory at
+//!   a time, reading from one SQLite snapshot; it writes `dest.tmp`,
+//!   fsyncs, renames over `dest` and fsyncs the directory, removing the
+//!   temporary file on any failure ([`VaultError::DiskFull`] for a full
+//!   disk). Import reads the file twice: first it decrypts and checks all of
+//!   it (structure, unique ids, references, sizes, end marker), then it
+//!   applies it in one transaction. Either pass holds one record at a time.
+//! - **Merge** (import): by id; existing ids are kept; a document whose kind
+//!   and number are already stored under another id is skipped and counted
+//!   ([`BackupSummary::skipped_documents`]).
 //!
 //! # Invariants
 //!
