@@ -21,7 +21,7 @@
 //! being created or opened).
 
 use cds_api::DocumentKind;
-use cds_vault::{KeyStore, NewAttachment, NewDocument, Vault, VaultError};
+use cds_vault::{DocumentInput, KeyStore, NewAttachment, Vault, VaultError};
 use ring::digest::{digest, SHA256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
@@ -70,24 +70,29 @@ fn kek() -> FixedKek {
     FixedKek(std::array::from_fn(|i| (i as u8).wrapping_mul(37) ^ 0x5A))
 }
 
-/// Writes the planned document with its attachments (one transaction).
+/// Writes the planned document with its attachments (one transaction): an
+/// "other" document of the citizen's own profile, titled with the plan's
+/// name, its number in a free field.
 fn add(vault: &mut Vault, plan: &Plan) -> Result<(), VaultError> {
-    vault
-        .add_document(&NewDocument {
-            kind: DocumentKind::Passport,
-            number: plan.number.clone(),
-            full_name: plan.full_name.clone(),
-            date_of_birth: "1990-01-02".into(),
-            attachments: plan
-                .attachments
-                .iter()
-                .map(|(file_name, bytes)| NewAttachment {
-                    file_name: file_name.clone(),
-                    mime: "application/pdf".into(),
-                    bytes: bytes.clone(),
-                })
-                .collect(),
+    let attachments: Vec<NewAttachment> = plan
+        .attachments
+        .iter()
+        .map(|(file_name, bytes)| NewAttachment {
+            file_name: file_name.clone(),
+            mime: "application/pdf".into(),
+            bytes: bytes.clone(),
         })
+        .collect();
+    vault
+        .add_document(
+            &DocumentInput {
+                profile_id: "self".into(),
+                kind: DocumentKind::Other,
+                fields: BTreeMap::from([("title".to_owned(), plan.full_name.clone())]),
+                custom_fields: vec![("Số".into(), plan.number.clone())],
+            },
+            &attachments,
+        )
         .map(drop)
 }
 
@@ -103,17 +108,26 @@ struct Seen {
 
 fn read_everything(vault: &Vault) -> Result<Vec<Seen>, VaultError> {
     let mut out = Vec::new();
-    for listed in vault.list_documents()? {
+    for listed in vault.list_documents(None)? {
         let doc = vault.get_document(&listed.id)?;
+        assert_eq!(
+            listed.attachment_count as usize,
+            doc.attachments.len(),
+            "the listing counts the attachments"
+        );
         let mut attachments = Vec::new();
         for a in &doc.attachments {
             let bytes = vault.attachment_bytes(&a.id)?;
             assert_eq!(bytes.len() as u64, a.size, "size in the metadata");
             attachments.push((a.file_name.clone(), a.size, sha256(&bytes)));
         }
+        let number = match &doc.custom_fields[..] {
+            [(label, number)] if label == "Số" => number.clone(),
+            other => panic!("unexpected free fields {other:?}"),
+        };
         out.push(Seen {
-            number: doc.number,
-            full_name: doc.full_name,
+            number,
+            full_name: doc.title().to_owned(),
             attachments,
         });
     }
