@@ -5,12 +5,14 @@ use cds_api::{ApplicationReceipt, DocumentKind, SubmitApplication};
 use ring::rand::SystemRandom;
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+
+use crate::docs::doc_by_number;
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::{LookupKey, Place, VaultKey};
 use crate::error::db;
 use crate::{
-    new_id, now_rfc3339, number_hash, open_json, seal_json, text, ApplicationRecord, Disclosure,
+    new_id, now_rfc3339, open_json, seal_json, text, ApplicationRecord, Disclosure,
     DisclosureChannel, DocumentSummary, NewDisclosure, StatusChange, Vault, VaultError,
     T_APPLICATIONS, T_DISCLOSURES, T_HISTORY,
 };
@@ -20,7 +22,7 @@ const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
 /// Longest stored delivery error message; longer ones are cut.
 const MAX_ERROR_CHARS: usize = 2000;
 
-/// Sealed body of an access-log entry (`disclosures.body`).
+/// An access-log entry's content (also the backup's record of it).
 #[derive(Serialize, Deserialize)]
 pub(crate) struct DisclosureBody {
     pub channel: DisclosureChannel,
@@ -29,6 +31,29 @@ pub(crate) struct DisclosureBody {
     pub legal_basis: String,
     pub document_ids: Vec<String>,
     pub summary: String,
+}
+
+/// Sealed body of an access-log entry (`disclosures.body`): the content and
+/// its time, which must equal the plaintext `at` column (it orders the log).
+#[derive(Serialize, Deserialize)]
+pub(crate) struct SealedDisclosure {
+    pub at: String,
+    #[serde(flatten)]
+    pub body: DisclosureBody,
+}
+
+/// Plaintext table of application → document links.
+const T_LINKS: &str = "application_documents";
+
+/// The keyed tag of the link from application `idempotency_key` to
+/// document `document_id` (`application_documents.tag`): HMAC-SHA256 under
+/// the lookup key, domain-separated from number hashes.
+pub(crate) fn link_tag(lookup: &LookupKey, idempotency_key: &str, document_id: &str) -> Vec<u8> {
+    let mut data = b"cds-vault/v2/application-link\0".to_vec();
+    data.extend_from_slice(idempotency_key.as_bytes());
+    data.push(0);
+    data.extend_from_slice(document_id.as_bytes());
+    lookup.hash(&data)
 }
 
 pub(crate) fn add_history(
@@ -60,28 +85,22 @@ pub(crate) fn add_history(
 }
 
 /// Links an application to the stored documents it carries (found by
-/// keyed number hash); returns their ids.
+/// keyed number hash, then checked); returns their ids.
 pub(crate) fn link_documents(
     conn: &Connection,
+    key: &VaultKey,
     lookup: &LookupKey,
     idempotency_key: &str,
     app: &SubmitApplication,
 ) -> Result<Vec<String>, VaultError> {
     let mut ids = Vec::new();
     for d in &app.documents {
-        let id: Option<String> = conn
-            .query_row(
-                "SELECT id FROM documents WHERE number_hash = ?1",
-                [number_hash(lookup, d.kind, &d.number)],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db)?;
+        let id = doc_by_number(conn, key, lookup, d.kind, &d.number)?.map(|(id, _)| id);
         if let Some(id) = id {
             conn.execute(
-                "INSERT OR IGNORE INTO application_documents (idempotency_key, document_id) \
-                 VALUES (?1, ?2)",
-                params![idempotency_key, id],
+                "INSERT OR IGNORE INTO application_documents (idempotency_key, document_id, tag) \
+                 VALUES (?1, ?2, ?3)",
+                params![idempotency_key, id, link_tag(lookup, idempotency_key, &id)],
             )
             .map_err(db)?;
             ids.push(id);
@@ -182,7 +201,7 @@ impl Vault {
         )
         .map_err(db)?;
         add_history(&tx, &self.key, &self.rng, key, &now, "queued", None)?;
-        let ids = link_documents(&tx, &self.lookup, key, app)?;
+        let ids = link_documents(&tx, &self.key, &self.lookup, key, app)?;
         let summary = app
             .documents
             .iter()
@@ -320,7 +339,9 @@ impl Vault {
     }
 
     /// The stored documents sent with an application (those still in the
-    /// vault).
+    /// vault). Each plaintext link carries a keyed tag over both ids, so a
+    /// link added, changed or moved to another application is
+    /// [`VaultError::Tampered`].
     pub fn application_documents(
         &self,
         idempotency_key: &str,
@@ -329,11 +350,24 @@ impl Vault {
         {
             let mut stmt = self
                 .conn
-                .prepare("SELECT document_id FROM application_documents WHERE idempotency_key = ?1")
+                .prepare(
+                    "SELECT document_id, tag FROM application_documents \
+                     WHERE idempotency_key = ?1",
+                )
                 .map_err(db)?;
             let mut rows = stmt.query([idempotency_key]).map_err(db)?;
             while let Some(r) = rows.next().map_err(db)? {
-                ids.push(text(r, 0)?);
+                let doc = text(r, 0)?;
+                match r.get_ref(1).map_err(db)? {
+                    ValueRef::Blob(t) if t == link_tag(&self.lookup, idempotency_key, &doc) => {}
+                    _ => {
+                        return Err(VaultError::Tampered {
+                            table: T_LINKS,
+                            id: idempotency_key.to_owned(),
+                        })
+                    }
+                }
+                ids.push(doc);
             }
         }
         Ok(self
@@ -351,7 +385,7 @@ impl Vault {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT id, body FROM application_history WHERE idempotency_key = ?1 \
+                "SELECT id, body, at FROM application_history WHERE idempotency_key = ?1 \
                  ORDER BY at, rowid",
             )
             .map_err(db)?;
@@ -359,11 +393,14 @@ impl Vault {
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(db)? {
             let id = text(r, 0)?;
-            out.push(self.open_json_cell(
-                r,
-                1,
-                &Place::new(T_HISTORY, &id, "body").with_parent(idempotency_key),
-            )?);
+            let place = Place::new(T_HISTORY, &id, "body").with_parent(idempotency_key);
+            let change: StatusChange = self.open_json_cell(r, 1, &place)?;
+            // The plaintext `at` orders the history: it must be the sealed one.
+            match r.get_ref(2).map_err(db)? {
+                ValueRef::Text(t) if t == change.at.as_bytes() => {}
+                _ => return Err(place.tampered()),
+            }
+            out.push(change);
         }
         Ok(out)
     }
@@ -414,10 +451,15 @@ impl Vault {
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(db)? {
             let id = text(r, 0)?;
-            let b: DisclosureBody =
-                self.open_json_cell(r, 2, &Place::new(T_DISCLOSURES, &id, "body"))?;
+            let place = Place::new(T_DISCLOSURES, &id, "body");
+            let sealed: SealedDisclosure = self.open_json_cell(r, 2, &place)?;
+            match r.get_ref(1).map_err(db)? {
+                ValueRef::Text(t) if t == sealed.at.as_bytes() => {}
+                _ => return Err(place.tampered()),
+            }
+            let b = sealed.body;
             out.push(Disclosure {
-                at: text(r, 1)?,
+                at: sealed.at,
                 id,
                 channel: b.channel,
                 recipient: b.recipient,
@@ -467,7 +509,15 @@ pub(crate) fn insert_disclosure(
     body: DisclosureBody,
 ) -> Result<String, VaultError> {
     let id = new_id();
-    let sealed = seal_json(key, rng, &Place::new(T_DISCLOSURES, &id, "body"), &body)?;
+    let sealed = seal_json(
+        key,
+        rng,
+        &Place::new(T_DISCLOSURES, &id, "body"),
+        &SealedDisclosure {
+            at: at.to_owned(),
+            body,
+        },
+    )?;
     conn.execute(
         "INSERT INTO disclosures (id, at, body) VALUES (?1, ?2, ?3)",
         params![id, at, sealed],

@@ -15,15 +15,16 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::apps::{insert_disclosure, mask, DisclosureBody};
+use crate::apps::{insert_disclosure, link_tag, mask, DisclosureBody, SealedDisclosure};
 use crate::crypto::{random_salt, BackupKey, LookupKey, Place, VaultKey, SALT_LEN};
+use crate::docs::{doc_by_number, open_doc_row, rewrite_doc_body, DOC_COLUMNS};
 use crate::error::{db, io};
 use crate::keys::{sync_parent_dir, AttachmentInfo, DocBody, ProfileBody};
 use crate::{
-    new_id, now_rfc3339, number_hash, open_json, seal_json, text, BackupSummary,
-    DisclosureChannel, KdfParams, Relation, StatusChange, Vault, VaultError, DOC_BODY,
-    MAX_ATTACHMENT_BYTES, MAX_FILE_NAME_CHARS, SEALED, SELF_PROFILE_ID, T_APPLICATIONS,
-    T_ATTACHMENTS, T_DISCLOSURES, T_DOCUMENTS, T_HISTORY, T_PROFILES,
+    new_id, now_rfc3339, number_hash, open_json, seal_json, text, BackupSummary, DisclosureChannel,
+    KdfParams, Relation, StatusChange, Vault, VaultError, DOC_BODY, MAX_ATTACHMENT_BYTES,
+    MAX_FILE_NAME_CHARS, SEALED, SELF_PROFILE_ID, T_APPLICATIONS, T_ATTACHMENTS, T_DISCLOSURES,
+    T_DOCUMENTS, T_HISTORY, T_PROFILES,
 };
 
 /// First 8 bytes of every backup file. The high first byte and the newline
@@ -238,9 +239,7 @@ impl Header {
         let mut check = [0u8; HASH_LEN];
         check.copy_from_slice(&bytes[19 + SALT_LEN..HEADER_FIELDS_LEN]);
         if file_len == HEADER_LEN as u64 {
-            return Err(corrupt(
-                "the file ends right after its header (truncated)",
-            ));
+            return Err(corrupt("the file ends right after its header (truncated)"));
         }
         Ok(Header {
             bytes,
@@ -405,14 +404,18 @@ impl<'a> ChunkReader<'a> {
                 io("cannot read the backup file", e)
             }
         })?;
-        let opened = self.key.open_chunk(i, &chunk_aad(&self.hash, i, last), &sealed);
+        let opened = self
+            .key
+            .open_chunk(i, &chunk_aad(&self.hash, i, last), &sealed);
         let plain = match opened {
             Ok(p) => p,
             Err(_) => {
                 // Tell the likely cause: a file cut at a chunk boundary (the
                 // chunk opens as a middle chunk) or with bytes appended
                 // after its real end (a middle chunk opens as the last).
-                let as_other = self.key.open_chunk(i, &chunk_aad(&self.hash, i, !last), &sealed);
+                let as_other = self
+                    .key
+                    .open_chunk(i, &chunk_aad(&self.hash, i, !last), &sealed);
                 return Err(corrupt(match (as_other.is_ok(), last) {
                     (true, true) => "the file is truncated (it ends between two chunks)".into(),
                     (true, false) => "there is extra data after the end of the backup".into(),
@@ -492,7 +495,9 @@ fn check_id(what: &str, id: &str) -> Result<(), VaultError> {
 
 fn check_text(what: &str, s: &str, max_chars: usize) -> Result<(), VaultError> {
     if s.chars().count() > max_chars || s.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(corrupt(format!("a {what} is too long or has control characters")));
+        return Err(corrupt(format!(
+            "a {what} is too long or has control characters"
+        )));
     }
     Ok(())
 }
@@ -666,7 +671,9 @@ impl Applier<'_> {
         match rec {
             Rec::Profile(p) => self.profile(p),
             Rec::Document(d) => self.document(d),
-            Rec::Attachment(a, data, thumb) => self.attachment(a, &data, thumb.as_ref().map(|t| &t[..])),
+            Rec::Attachment(a, data, thumb) => {
+                self.attachment(a, &data, thumb.as_ref().map(|t| &t[..]))
+            }
             Rec::Application(a) => self.application(*a),
             Rec::Disclosure(d) => self.disclosure(d),
         }
@@ -678,6 +685,7 @@ impl Applier<'_> {
             full_name: p.full_name,
             relation: p.relation,
             date_of_birth: p.date_of_birth,
+            created_at: p.created_at.clone(),
         };
         let existing: Option<Vec<u8>> = self
             .conn
@@ -725,17 +733,9 @@ impl Applier<'_> {
             .fields
             .get("number")
             .map(|n| number_hash(self.lookup, d.kind, n));
-        if let Some(h) = &hash {
-            let other: Option<String> = self
-                .conn
-                .query_row(
-                    "SELECT id FROM documents WHERE number_hash = ?1",
-                    [h],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(db)?;
-            if let Some(other) = other {
+        if let Some(n) = d.fields.get("number") {
+            let other = doc_by_number(self.conn, self.key, self.lookup, d.kind, n)?;
+            if let Some((other, _)) = other {
                 self.same_number.insert(d.id, other);
                 self.added.skipped_documents += 1;
                 return Ok(());
@@ -749,6 +749,11 @@ impl Applier<'_> {
                 kind: d.kind,
                 fields: d.fields,
                 custom_fields: d.custom_fields,
+                profile_id: d.profile_id.clone(),
+                created_at: d.created_at.clone(),
+                updated_at: d.updated_at.clone(),
+                // Filled in as its attachment records are applied.
+                attachments: Vec::new(),
             },
         )?;
         self.conn
@@ -784,6 +789,7 @@ impl Applier<'_> {
                 file_name: a.file_name.clone(),
                 mime: a.mime.clone(),
                 size: a.size,
+                created_at: a.created_at.clone(),
             },
         )?;
         let data = self.key.seal(self.rng, &at("data"), data)?;
@@ -798,6 +804,12 @@ impl Applier<'_> {
                 params![a.id, a.document_id, a.created_at, meta, data, thumb],
             )
             .map_err(db)?;
+        // Listed in its document's sealed body, in the same transaction;
+        // the document's `updated_at` is the backup's.
+        rewrite_doc_body(self.conn, self.key, self.rng, &a.document_id, |b| {
+            b.attachments.push(a.id.clone());
+            Ok(())
+        })?;
         self.added.attachments += 1;
         Ok(())
     }
@@ -864,8 +876,8 @@ impl Applier<'_> {
                 self.conn
                     .execute(
                         "INSERT OR IGNORE INTO application_documents \
-                         (idempotency_key, document_id) VALUES (?1, ?2)",
-                        params![k, doc],
+                         (idempotency_key, document_id, tag) VALUES (?1, ?2, ?3)",
+                        params![k, doc, link_tag(self.lookup, k, doc)],
                     )
                     .map_err(db)?;
             }
@@ -887,7 +899,10 @@ impl Applier<'_> {
             self.key,
             self.rng,
             &Place::new(T_DISCLOSURES, &d.id, "body"),
-            &d.body,
+            &SealedDisclosure {
+                at: d.at.clone(),
+                body: d.body,
+            },
         )?;
         self.conn
             .execute(
@@ -1155,10 +1170,9 @@ impl Vault {
         drop(stmt);
 
         let mut stmt = conn
-            .prepare(
-                "SELECT id, profile_id, created_at, updated_at, body FROM documents \
-                 ORDER BY created_at, rowid",
-            )
+            .prepare(&format!(
+                "SELECT {DOC_COLUMNS} FROM documents ORDER BY created_at, rowid"
+            ))
             .map_err(db)?;
         let mut att_stmt = conn
             .prepare(
@@ -1168,13 +1182,10 @@ impl Vault {
             .map_err(db)?;
         let mut rows = stmt.query([]).map_err(db)?;
         while let Some(r) = rows.next().map_err(db)? {
-            let id = text(r, 0)?;
+            let (id, b) = open_doc_row(&self.key, r)?;
             let place = Place::new(T_DOCUMENTS, &id, DOC_BODY);
-            let sealed = blob(r, 4, &place)?;
-            let b: DocBody = open_json(&self.key, &place, sealed)?;
-            let created_at = text(r, 2)?;
-            let profile_id: Option<String> = r.get(1).map_err(db)?;
-            let updated_at: Option<String> = r.get(3).map_err(db)?;
+            let place_sealed = blob(r, 4, &place)?.len();
+            let mut listed: Vec<&str> = b.attachments.iter().map(String::as_str).collect();
             documents.push((
                 id.clone(),
                 b.kind,
@@ -1184,23 +1195,32 @@ impl Vault {
                 R_DOCUMENT,
                 &BDocument {
                     id: id.clone(),
-                    profile_id: profile_id.unwrap_or_else(|| SELF_PROFILE_ID.to_owned()),
-                    updated_at: updated_at.unwrap_or_else(|| created_at.clone()),
-                    created_at,
+                    profile_id: b.profile_id.clone(),
+                    updated_at: b.updated_at.clone(),
+                    created_at: b.created_at.clone(),
                     kind: b.kind,
-                    fields: b.fields,
-                    custom_fields: b.custom_fields,
+                    fields: b.fields.clone(),
+                    custom_fields: b.custom_fields.clone(),
                 },
             )?;
             counts.documents += 1;
-            step(sealed.len(), progress);
+            step(place_sealed, progress);
             // One attachment in memory at a time.
             let mut atts = att_stmt.query([&id]).map_err(db)?;
             while let Some(a) = atts.next().map_err(db)? {
                 let att_id = text(a, 0)?;
                 let at = |col| Place::new(T_ATTACHMENTS, &att_id, col).with_parent(&id);
                 let meta_sealed = blob(a, 2, &at("meta"))?;
+                // Only the rows the document's sealed body lists, each once.
+                let before = listed.len();
+                listed.retain(|l| *l != att_id);
+                if listed.len() == before {
+                    return Err(at("meta").tampered());
+                }
                 let info: AttachmentInfo = open_json(&self.key, &at("meta"), meta_sealed)?;
+                if text(a, 1)? != info.created_at {
+                    return Err(at("meta").tampered());
+                }
                 let data_sealed = blob(a, 3, &at("data"))?;
                 let data = self.key.open(&at("data"), data_sealed)?;
                 let thumb_sealed = opt_blob(a, 4, &at("thumb"))?;
@@ -1236,6 +1256,11 @@ impl Vault {
                     progress,
                 );
             }
+            drop(atts);
+            if !listed.is_empty() {
+                // Listed but not there.
+                return Err(place.tampered());
+            }
         }
         drop(rows);
         drop(stmt);
@@ -1249,14 +1274,14 @@ impl Vault {
             .map_err(db)?;
         let mut hist_stmt = conn
             .prepare(
-                "SELECT id, body FROM application_history WHERE idempotency_key = ?1 \
+                "SELECT id, body, at FROM application_history WHERE idempotency_key = ?1 \
                  ORDER BY at, rowid",
             )
             .map_err(db)?;
         let mut link_stmt = conn
             .prepare(
-                "SELECT document_id FROM application_documents WHERE idempotency_key = ?1 \
-                 ORDER BY document_id",
+                "SELECT document_id, tag FROM application_documents \
+                 WHERE idempotency_key = ?1 ORDER BY document_id",
             )
             .map_err(db)?;
         let mut rows = stmt.query([]).map_err(db)?;
@@ -1291,16 +1316,28 @@ impl Vault {
                 let place = Place::new(T_HISTORY, &id, "body").with_parent(&k);
                 let b = blob(h, 1, &place)?;
                 n += b.len();
-                history.push(BHistory {
-                    change: open_json(&self.key, &place, b)?,
-                    id,
-                });
+                let change: StatusChange = open_json(&self.key, &place, b)?;
+                if text(h, 2)? != change.at {
+                    return Err(place.tampered());
+                }
+                history.push(BHistory { change, id });
             }
             drop(hrows);
             let mut document_ids = Vec::new();
             let mut lrows = link_stmt.query([&k]).map_err(db)?;
             while let Some(l) = lrows.next().map_err(db)? {
-                document_ids.push(text(l, 0)?);
+                let doc = text(l, 0)?;
+                match l.get_ref(1).map_err(db)? {
+                    rusqlite::types::ValueRef::Blob(t) if t == link_tag(&self.lookup, &k, &doc) => {
+                    }
+                    _ => {
+                        return Err(VaultError::Tampered {
+                            table: "application_documents",
+                            id: k,
+                        })
+                    }
+                }
+                document_ids.push(doc);
             }
             drop(lrows);
             w.json_frame(
@@ -1332,13 +1369,16 @@ impl Vault {
             let id = text(r, 0)?;
             let place = Place::new(T_DISCLOSURES, &id, "body");
             let sealed = blob(r, 2, &place)?;
-            let body: DisclosureBody = open_json(&self.key, &place, sealed)?;
+            let sealed_body: SealedDisclosure = open_json(&self.key, &place, sealed)?;
+            if text(r, 1)? != sealed_body.at {
+                return Err(place.tampered());
+            }
             w.json_frame(
                 R_DISCLOSURE,
                 &BDisclosure {
-                    at: text(r, 1)?,
+                    at: sealed_body.at,
                     id,
-                    body,
+                    body: sealed_body.body,
                 },
             )?;
             counts.disclosures += 1;
@@ -1369,10 +1409,7 @@ impl Vault {
             .map(|(_, kind, number)| mask(*kind, number))
             .collect();
         if e.documents.len() > MAX_SUMMARY_ITEMS {
-            parts.push(format!(
-                "+{} more",
-                e.documents.len() - MAX_SUMMARY_ITEMS
-            ));
+            parts.push(format!("+{} more", e.documents.len() - MAX_SUMMARY_ITEMS));
         }
         let c = e.counts;
         let summary = format!(

@@ -1,19 +1,144 @@
 //! Profiles and documents.
 
 use cds_api::DocumentKind;
-use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use ring::rand::SystemRandom;
+use rusqlite::types::ValueRef;
+use rusqlite::{params, Connection, Row, TransactionBehavior};
 use std::collections::HashMap;
 
-use crate::crypto::Place;
+use crate::crypto::{LookupKey, Place, VaultKey};
 use crate::error::db;
 use crate::keys::{AttachmentInfo, DocBody, ProfileBody};
-use crate::validate::{validate_attachment, validate_document, validate_profile, ValidAttachment};
-use crate::{
-    latest_date_on_earth, new_id, now_rfc3339, text, thumb, AttachmentMeta, Document,
-    DocumentInput, DocumentSummary, ExpiryReminder, NewAttachment, NewProfile, Profile, Relation,
-    Vault, VaultError, Zeroizing, DOC_BODY, SELF_PROFILE_ID, T_ATTACHMENTS, T_DOCUMENTS,
-    T_PROFILES,
+use crate::validate::{
+    lookup_form, validate_attachment, validate_document, validate_profile, ValidAttachment,
 };
+use crate::{
+    latest_date_on_earth, new_id, now_rfc3339, number_hash, open_json, seal_json, text, thumb,
+    AttachmentMeta, Document, DocumentInput, DocumentSummary, ExpiryReminder, NewAttachment,
+    NewProfile, Profile, Relation, Vault, VaultError, Zeroizing, DOC_BODY, SELF_PROFILE_ID,
+    T_ATTACHMENTS, T_DOCUMENTS, T_PROFILES,
+};
+
+/// The columns [`open_doc_row`] expects, in order.
+pub(crate) const DOC_COLUMNS: &str = "id, profile_id, created_at, updated_at, body";
+
+/// A plaintext column as text, `None` for NULL or any other type.
+fn col_text(row: &Row<'_>, idx: usize) -> Result<Option<String>, VaultError> {
+    Ok(match row.get_ref(idx).map_err(db)? {
+        ValueRef::Text(t) => std::str::from_utf8(t).ok().map(str::to_owned),
+        _ => None,
+    })
+}
+
+/// Opens a document row selected as [`DOC_COLUMNS`] and checks that its
+/// plaintext columns (profile, timestamps) are the ones sealed in its body:
+/// a document moved to another profile, or re-dated, is
+/// [`VaultError::Tampered`].
+pub(crate) fn open_doc_row(key: &VaultKey, r: &Row<'_>) -> Result<(String, DocBody), VaultError> {
+    let id = text(r, 0)?;
+    let place = Place::new(T_DOCUMENTS, &id, DOC_BODY);
+    let body: DocBody = match r.get_ref(4).map_err(db)? {
+        ValueRef::Blob(b) => open_json(key, &place, b)?,
+        _ => return Err(place.tampered()),
+    };
+    let same = col_text(r, 1)?.as_deref() == Some(body.profile_id.as_str())
+        && col_text(r, 2)?.as_deref() == Some(body.created_at.as_str())
+        && col_text(r, 3)?.as_deref() == Some(body.updated_at.as_str());
+    if !same {
+        return Err(place.tampered());
+    }
+    Ok((id, body))
+}
+
+/// The document of `kind` with `number`, found through its keyed hash and
+/// then checked: the hash column is plaintext, so the decrypted kind and
+/// number must be the ones asked for ([`VaultError::Tampered`] if not).
+pub(crate) fn doc_by_number(
+    conn: &Connection,
+    key: &VaultKey,
+    lookup: &LookupKey,
+    kind: DocumentKind,
+    number: &str,
+) -> Result<Option<(String, DocBody)>, VaultError> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {DOC_COLUMNS} FROM documents WHERE number_hash = ?1"
+        ))
+        .map_err(db)?;
+    let mut rows = stmt
+        .query([number_hash(lookup, kind, number)])
+        .map_err(db)?;
+    let Some(r) = rows.next().map_err(db)? else {
+        return Ok(None);
+    };
+    let (id, body) = open_doc_row(key, r)?;
+    let wanted = lookup_form(number);
+    let matches = body.kind == kind
+        && body
+            .fields
+            .get("number")
+            .is_some_and(|n| lookup_form(n) == wanted);
+    if !matches {
+        return Err(VaultError::Tampered {
+            table: T_DOCUMENTS,
+            id,
+        });
+    }
+    Ok(Some((id, body)))
+}
+
+/// Re-seals document `id`'s body after `change` (which may refuse), in the
+/// caller's transaction, and writes its `updated_at` column from it.
+pub(crate) fn rewrite_doc_body(
+    conn: &Connection,
+    key: &VaultKey,
+    rng: &SystemRandom,
+    id: &str,
+    change: impl FnOnce(&mut DocBody) -> Result<(), VaultError>,
+) -> Result<(), VaultError> {
+    let mut body = {
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {DOC_COLUMNS} FROM documents WHERE id = ?1"
+            ))
+            .map_err(db)?;
+        let mut rows = stmt.query([id]).map_err(db)?;
+        let r = rows
+            .next()
+            .map_err(db)?
+            .ok_or_else(|| not_found("document", id))?;
+        open_doc_row(key, r)?.1
+    };
+    change(&mut body)?;
+    let sealed = seal_json(key, rng, &Place::new(T_DOCUMENTS, id, DOC_BODY), &body)?;
+    conn.execute(
+        "UPDATE documents SET updated_at = ?2, body = ?3 WHERE id = ?1",
+        params![id, body.updated_at, sealed],
+    )
+    .map_err(db)?;
+    Ok(())
+}
+
+/// The summary shown in lists, from a checked body.
+fn summary(id: String, body: &DocBody) -> Result<DocumentSummary, VaultError> {
+    Ok(DocumentSummary {
+        profile_id: body.profile_id.clone(),
+        kind: body.kind,
+        title: body
+            .fields
+            .get("full_name")
+            .or_else(|| body.fields.get("title"))
+            .cloned()
+            .unwrap_or_default(),
+        number: body.fields.get("number").cloned().unwrap_or_default(),
+        expiry_date: body.fields.get("expiry_date").cloned(),
+        attachment_count: u32::try_from(body.attachments.len()).map_err(|_| {
+            VaultError::Corrupt(format!("document {id} lists too many attachments"))
+        })?,
+        updated_at: body.updated_at.clone(),
+        id,
+    })
+}
 
 /// A validated attachment with its thumbnail, ready to seal.
 struct Prepared<'a> {
@@ -50,14 +175,17 @@ impl Vault {
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(db)? {
             let id = text(r, 0)?;
-            let body: ProfileBody =
-                self.open_json_cell(r, 2, &Place::new(T_PROFILES, &id, "body"))?;
+            let place = Place::new(T_PROFILES, &id, "body");
+            let body: ProfileBody = self.open_json_cell(r, 2, &place)?;
+            if col_text(r, 1)?.as_deref() != Some(body.created_at.as_str()) {
+                return Err(place.tampered());
+            }
             out.push(Profile {
                 id,
                 full_name: body.full_name,
                 relation: body.relation,
                 date_of_birth: body.date_of_birth,
-                created_at: text(r, 1)?,
+                created_at: body.created_at,
             });
         }
         Ok(out)
@@ -87,6 +215,7 @@ impl Vault {
                 full_name: p.full_name.clone(),
                 relation: p.relation,
                 date_of_birth: p.date_of_birth.clone(),
+                created_at: created_at.clone(),
             },
         )?;
         self.conn
@@ -122,6 +251,7 @@ impl Vault {
                 full_name: p.full_name.clone(),
                 relation: p.relation,
                 date_of_birth: p.date_of_birth.clone(),
+                created_at: old.created_at.clone(),
             },
         )?;
         self.conn
@@ -194,15 +324,20 @@ impl Vault {
             .fields
             .get("number")
             .map(|n| self.number_hash(valid.kind, n));
-        self.check_unique(hash.as_deref(), None)?;
+        self.check_unique(valid.kind, valid.fields.get("number"), None)?;
         let id = new_id();
         let now = now_rfc3339()?;
+        let att_ids: Vec<String> = prepared.iter().map(|_| new_id()).collect();
         let body = self.seal_json(
             &Place::new(T_DOCUMENTS, &id, DOC_BODY),
             &DocBody {
                 kind: valid.kind,
                 fields: valid.fields,
                 custom_fields: valid.custom_fields,
+                profile_id: doc.profile_id.clone(),
+                created_at: now.clone(),
+                updated_at: now.clone(),
+                attachments: att_ids.clone(),
             },
         )?;
         let tx = self
@@ -215,26 +350,23 @@ impl Vault {
             params![id, doc.profile_id, now, hash, body],
         )
         .map_err(db)?;
-        for p in &prepared {
-            insert_attachment(&tx, &self.key, &self.rng, &id, p, &now)?;
+        for (p, att_id) in prepared.iter().zip(&att_ids) {
+            insert_attachment(&tx, &self.key, &self.rng, &id, att_id, p, &now)?;
         }
         tx.commit().map_err(db)?;
         self.get_document(&id)
     }
 
-    fn check_unique(&self, hash: Option<&[u8]>, except: Option<&str>) -> Result<(), VaultError> {
-        let Some(hash) = hash else { return Ok(()) };
-        let other: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT id FROM documents WHERE number_hash = ?1",
-                [hash],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db)?;
+    fn check_unique(
+        &self,
+        kind: DocumentKind,
+        number: Option<&String>,
+        except: Option<&str>,
+    ) -> Result<(), VaultError> {
+        let Some(number) = number else { return Ok(()) };
+        let other = doc_by_number(&self.conn, &self.key, &self.lookup, kind, number)?;
         match other {
-            Some(o) if Some(o.as_str()) != except => Err(VaultError::Duplicate {
+            Some((o, _)) if Some(o.as_str()) != except => Err(VaultError::Duplicate {
                 what: "a document of this kind with this number",
             }),
             _ => Ok(()),
@@ -248,26 +380,31 @@ impl Vault {
         doc: &DocumentInput,
     ) -> Result<Document, VaultError> {
         let valid = validate_document(doc, latest_date_on_earth())?;
-        self.get_document(id)?;
+        let old = self.get_document(id)?;
         self.profile(&doc.profile_id)?;
         let hash = valid
             .fields
             .get("number")
             .map(|n| self.number_hash(valid.kind, n));
-        self.check_unique(hash.as_deref(), Some(id))?;
+        self.check_unique(valid.kind, valid.fields.get("number"), Some(id))?;
+        let now = now_rfc3339()?;
         let body = self.seal_json(
             &Place::new(T_DOCUMENTS, id, DOC_BODY),
             &DocBody {
                 kind: valid.kind,
                 fields: valid.fields,
                 custom_fields: valid.custom_fields,
+                profile_id: doc.profile_id.clone(),
+                created_at: old.created_at,
+                updated_at: now.clone(),
+                attachments: old.attachments.into_iter().map(|a| a.id).collect(),
             },
         )?;
         self.conn
             .execute(
                 "UPDATE documents SET profile_id = ?2, updated_at = ?3, number_hash = ?4, \
                  body = ?5 WHERE id = ?1",
-                params![id, doc.profile_id, now_rfc3339()?, hash, body],
+                params![id, doc.profile_id, now, hash, body],
             )
             .map_err(db)?;
         self.get_document(id)
@@ -298,26 +435,52 @@ impl Vault {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db)?;
-        let meta = insert_attachment(&tx, &self.key, &self.rng, document_id, &p, &now)?;
-        tx.execute(
-            "UPDATE documents SET updated_at = ?2 WHERE id = ?1",
-            params![document_id, now],
-        )
-        .map_err(db)?;
+        let att_id = new_id();
+        let meta = insert_attachment(&tx, &self.key, &self.rng, document_id, &att_id, &p, &now)?;
+        rewrite_doc_body(&tx, &self.key, &self.rng, document_id, |b| {
+            b.attachments.push(att_id.clone());
+            b.updated_at = now.clone();
+            Ok(())
+        })?;
         tx.commit().map_err(db)?;
         Ok(meta)
     }
 
     /// Deletes one attachment.
     pub fn delete_attachment(&mut self, attachment_id: &str) -> Result<(), VaultError> {
-        let n = self
+        let tx = self
             .conn
-            .execute("DELETE FROM attachments WHERE id = ?1", [attachment_id])
+            .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db)?;
-        if n == 0 {
-            return Err(not_found("attachment", attachment_id));
-        }
-        Ok(())
+        let doc_id: String = {
+            let mut stmt = tx
+                .prepare("SELECT document_id FROM attachments WHERE id = ?1")
+                .map_err(db)?;
+            let mut rows = stmt.query([attachment_id]).map_err(db)?;
+            let r = rows
+                .next()
+                .map_err(db)?
+                .ok_or_else(|| not_found("attachment", attachment_id))?;
+            col_text(r, 0)?.ok_or_else(|| VaultError::Tampered {
+                table: T_ATTACHMENTS,
+                id: attachment_id.to_owned(),
+            })?
+        };
+        rewrite_doc_body(&tx, &self.key, &self.rng, &doc_id, |b| {
+            let before = b.attachments.len();
+            b.attachments.retain(|a| a != attachment_id);
+            if b.attachments.len() == before {
+                // The row names a document that does not list it: moved.
+                return Err(VaultError::Tampered {
+                    table: T_ATTACHMENTS,
+                    id: attachment_id.to_owned(),
+                });
+            }
+            Ok(())
+        })?;
+        tx.execute("DELETE FROM attachments WHERE id = ?1", [attachment_id])
+            .map_err(db)?;
+        tx.commit().map_err(db)
     }
 
     /// Documents (of one profile, or all), newest first.
@@ -332,51 +495,30 @@ impl Vault {
             .collect())
     }
 
-    /// Summaries with their decrypted bodies.
+    /// Summaries with their decrypted, checked bodies: one query, one
+    /// small body opened per document (the attachment count comes from the
+    /// sealed list, not from counting rows). Every document is opened even
+    /// for one profile, and filtered by the *sealed* profile: a document
+    /// moved away in the plaintext column is caught (Tampered) instead of
+    /// silently missing from its owner's list.
     fn all_documents(
         &self,
         profile_id: Option<&str>,
     ) -> Result<Vec<(DocumentSummary, DocBody)>, VaultError> {
-        let mut counts: HashMap<String, u32> = HashMap::new();
-        {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT document_id, count(*) FROM attachments GROUP BY document_id")
-                .map_err(db)?;
-            let mut rows = stmt.query([]).map_err(db)?;
-            while let Some(r) = rows.next().map_err(db)? {
-                counts.insert(text(r, 0)?, r.get(1).map_err(db)?);
-            }
-        }
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT id, profile_id, updated_at, body FROM documents \
-                 WHERE ?1 IS NULL OR profile_id = ?1 ORDER BY created_at DESC, rowid DESC",
-            )
+            .prepare_cached(&format!(
+                "SELECT {DOC_COLUMNS} FROM documents ORDER BY created_at DESC, rowid DESC"
+            ))
             .map_err(db)?;
-        let mut rows = stmt.query([profile_id]).map_err(db)?;
+        let mut rows = stmt.query([]).map_err(db)?;
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(db)? {
-            let id = text(r, 0)?;
-            let body: DocBody =
-                self.open_json_cell(r, 3, &Place::new(T_DOCUMENTS, &id, DOC_BODY))?;
-            let summary = DocumentSummary {
-                profile_id: text(r, 1)?,
-                kind: body.kind,
-                title: body
-                    .fields
-                    .get("full_name")
-                    .or_else(|| body.fields.get("title"))
-                    .cloned()
-                    .unwrap_or_default(),
-                number: body.fields.get("number").cloned().unwrap_or_default(),
-                expiry_date: body.fields.get("expiry_date").cloned(),
-                attachment_count: counts.get(&id).copied().unwrap_or(0),
-                updated_at: text(r, 2)?,
-                id,
-            };
-            out.push((summary, body));
+            let (id, body) = open_doc_row(&self.key, r)?;
+            if profile_id.is_some_and(|p| p != body.profile_id) {
+                continue;
+            }
+            out.push((summary(id, &body)?, body));
         }
         Ok(out)
     }
@@ -409,54 +551,74 @@ impl Vault {
         Ok(out)
     }
 
-    /// One document with its attachments' metadata.
+    /// One document with its attachments' metadata. The attachment rows
+    /// must be exactly those its sealed body lists: a missing, extra, moved
+    /// or copied row is [`VaultError::Tampered`].
     pub fn get_document(&self, id: &str) -> Result<Document, VaultError> {
-        let mut attachments = Vec::new();
+        let body = {
+            let mut stmt = self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT {DOC_COLUMNS} FROM documents WHERE id = ?1"
+                ))
+                .map_err(db)?;
+            let mut rows = stmt.query([id]).map_err(db)?;
+            let r = rows
+                .next()
+                .map_err(db)?
+                .ok_or_else(|| not_found("document", id))?;
+            open_doc_row(&self.key, r)?.1
+        };
+        let mut found: HashMap<String, AttachmentMeta> = HashMap::new();
         {
             let mut stmt = self
                 .conn
-                .prepare(
+                .prepare_cached(
                     "SELECT id, created_at, meta, thumb IS NOT NULL FROM attachments \
-                     WHERE document_id = ?1 ORDER BY rowid",
+                     WHERE document_id = ?1",
                 )
                 .map_err(db)?;
             let mut rows = stmt.query([id]).map_err(db)?;
             while let Some(r) = rows.next().map_err(db)? {
                 let att_id = text(r, 0)?;
-                let info: AttachmentInfo = self.open_json_cell(
-                    r,
-                    2,
-                    &Place::new(T_ATTACHMENTS, &att_id, "meta").with_parent(id),
-                )?;
-                attachments.push(AttachmentMeta {
-                    file_name: info.file_name,
-                    mime: info.mime,
-                    size: info.size,
-                    has_thumbnail: r.get(3).map_err(db)?,
-                    created_at: text(r, 1)?,
-                    id: att_id,
-                });
+                let place = Place::new(T_ATTACHMENTS, &att_id, "meta").with_parent(id);
+                if !body.attachments.contains(&att_id) {
+                    return Err(place.tampered());
+                }
+                let info: AttachmentInfo = self.open_json_cell(r, 2, &place)?;
+                if col_text(r, 1)?.as_deref() != Some(info.created_at.as_str()) {
+                    return Err(place.tampered());
+                }
+                found.insert(
+                    att_id.clone(),
+                    AttachmentMeta {
+                        file_name: info.file_name,
+                        mime: info.mime,
+                        size: info.size,
+                        has_thumbnail: r.get(3).map_err(db)?,
+                        created_at: info.created_at,
+                        id: att_id,
+                    },
+                );
             }
         }
-        let mut stmt = self
-            .conn
-            .prepare("SELECT profile_id, created_at, updated_at, body FROM documents WHERE id = ?1")
-            .map_err(db)?;
-        let mut rows = stmt.query([id]).map_err(db)?;
-        let r = rows
-            .next()
-            .map_err(db)?
-            .ok_or_else(|| not_found("document", id))?;
-        let body: DocBody = self.open_json_cell(r, 3, &Place::new(T_DOCUMENTS, id, DOC_BODY))?;
+        let mut attachments = Vec::with_capacity(body.attachments.len());
+        for att_id in &body.attachments {
+            // Listed but not there: taken away or moved to another document.
+            let a = found
+                .remove(att_id)
+                .ok_or_else(|| Place::new(T_DOCUMENTS, id, DOC_BODY).tampered())?;
+            attachments.push(a);
+        }
         Ok(Document {
             id: id.to_owned(),
-            profile_id: text(r, 0)?,
+            profile_id: body.profile_id,
             kind: body.kind,
             fields: body.fields,
             custom_fields: body.custom_fields,
             attachments,
-            created_at: text(r, 1)?,
-            updated_at: text(r, 2)?,
+            created_at: body.created_at,
+            updated_at: body.updated_at,
         })
     }
 
@@ -468,17 +630,9 @@ impl Vault {
         kind: DocumentKind,
         number: &str,
     ) -> Result<Option<Document>, VaultError> {
-        let hash = self.number_hash(kind, number);
-        let id: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT id FROM documents WHERE number_hash = ?1",
-                [hash],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db)?;
-        id.map(|id| self.get_document(&id)).transpose()
+        doc_by_number(&self.conn, &self.key, &self.lookup, kind, number)?
+            .map(|(id, _)| self.get_document(&id))
+            .transpose()
     }
 
     /// The decrypted bytes of one attachment.
@@ -547,19 +701,23 @@ impl Vault {
     }
 }
 
+/// Inserts one attachment row (the caller adds `att_id` to the document's
+/// sealed list in the same transaction).
 fn insert_attachment(
-    conn: &rusqlite::Connection,
-    key: &crate::crypto::VaultKey,
-    rng: &ring::rand::SystemRandom,
+    conn: &Connection,
+    key: &VaultKey,
+    rng: &SystemRandom,
     doc_id: &str,
+    att_id: &str,
     p: &Prepared<'_>,
     now: &str,
 ) -> Result<AttachmentMeta, VaultError> {
-    let att_id = new_id();
+    let att_id = att_id.to_owned();
     let info = AttachmentInfo {
         file_name: p.valid.file_name.clone(),
         mime: p.valid.mime.to_owned(),
         size: p.valid.bytes.len() as u64,
+        created_at: now.to_owned(),
     };
     let meta = crate::seal_json(
         key,

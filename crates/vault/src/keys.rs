@@ -9,9 +9,10 @@ use std::path::Path;
 use crate::crypto::{random_salt, Kek, Place, VaultKey, WrapSlot, SALT_LEN};
 use crate::error::{db, io};
 use crate::{
-    now_rfc3339, number_hash, open_json, read_meta, schema, seal_json, text, thumb, validate,
-    write_meta, KdfParams, KeyStore, Relation, Vault, VaultError, VaultFileInfo, DOC_BODY, SEALED,
-    SELF_PROFILE_ID, T_APPLICATIONS, T_ATTACHMENTS, T_DOCUMENTS, T_HISTORY, T_META, T_PROFILES,
+    has_meta, now_rfc3339, number_hash, open_json, read_meta, schema, seal_json, text, thumb,
+    validate, write_meta, KdfParams, KeyStore, Relation, Vault, VaultError, VaultFileInfo,
+    DOC_BODY, SEALED, SELF_PROFILE_ID, T_APPLICATIONS, T_ATTACHMENTS, T_DOCUMENTS, T_HISTORY,
+    T_META, T_PROFILES,
 };
 
 const M_PIN_KDF: &str = "kdf/pin";
@@ -36,26 +37,47 @@ struct V1Body {
     date_of_birth: String,
 }
 
+/// Sealed profile body (`profiles.body`); `created_at` must equal the row's.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct ProfileBody {
     pub full_name: String,
     pub relation: Relation,
     pub date_of_birth: Option<String>,
+    pub created_at: String,
 }
 
+/// Sealed v2 document body (`documents.body`, place `body/v2`). Besides
+/// the content it carries every plaintext column that decides what is shown
+/// where (`profile_id`, `created_at`, `updated_at`), which readers check
+/// against the row, and the ids of the document's attachments in the order
+/// they were added, which readers check against the `attachments` rows.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct DocBody {
     pub kind: cds_api::DocumentKind,
     pub fields: std::collections::BTreeMap<String, String>,
-    #[serde(default)]
     pub custom_fields: Vec<(String, String)>,
+    pub profile_id: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub attachments: Vec<String>,
 }
 
+/// Sealed attachment metadata (`attachments.meta`); `created_at` must equal
+/// the row's.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct AttachmentInfo {
     pub file_name: String,
     pub mime: String,
     pub size: u64,
+    pub created_at: String,
+}
+
+/// v1 attachment metadata (migration only).
+#[derive(Deserialize)]
+struct V1AttachmentInfo {
+    file_name: String,
+    mime: String,
+    size: u64,
 }
 
 fn hex(b: &[u8]) -> String {
@@ -89,8 +111,14 @@ pub(crate) fn pin_delay(failures: u64) -> u64 {
     }
 }
 
+/// A plaintext counter; one of another type reads as 0 (the counters are
+/// not protected anyway: deleting them has the same effect).
 fn meta_u64(conn: &Connection, name: &str) -> Result<u64, VaultError> {
-    Ok(read_meta(conn, name)?
+    let value = match read_meta(conn, name) {
+        Err(VaultError::Corrupt(_)) => None,
+        other => other?,
+    };
+    Ok(value
         .and_then(|v| String::from_utf8(v).ok())
         .and_then(|s| s.parse().ok())
         .unwrap_or(0))
@@ -244,8 +272,8 @@ impl Vault {
         verify_file(&conn)?;
         Ok(VaultFileInfo {
             exists: true,
-            keyring_wrap: read_meta(&conn, "wrap/keyring")?.is_some(),
-            pin_wrap: read_meta(&conn, "wrap/pin")?.is_some(),
+            keyring_wrap: has_meta(&conn, "wrap/keyring")?,
+            pin_wrap: has_meta(&conn, "wrap/pin")?,
             pin_retry_after_secs: pin_wait(&conn)?,
         })
     }
@@ -450,12 +478,12 @@ impl Vault {
 
     /// Whether the vault has a PIN wrap.
     pub fn has_pin(&self) -> bool {
-        matches!(read_meta(&self.conn, "wrap/pin"), Ok(Some(_)))
+        matches!(has_meta(&self.conn, "wrap/pin"), Ok(true))
     }
 
     /// Whether the vault has a keyring wrap.
     pub fn has_keyring_wrap(&self) -> bool {
-        matches!(read_meta(&self.conn, "wrap/keyring"), Ok(Some(_)))
+        matches!(has_meta(&self.conn, "wrap/keyring"), Ok(true))
     }
 
     /// Adds a PIN wrap when there is none ([`VaultError::Duplicate`] if
@@ -561,6 +589,39 @@ impl Vault {
                 .map_err(db)?;
             }
         }
+        // Link tags under the new lookup key.
+        let mut links: Vec<(String, String)> = Vec::new();
+        {
+            let mut stmt = tx
+                .prepare("SELECT idempotency_key, document_id FROM application_documents")
+                .map_err(db)?;
+            let mut rows = stmt.query([]).map_err(db)?;
+            while let Some(r) = rows.next().map_err(db)? {
+                links.push((text(r, 0)?, text(r, 1)?));
+            }
+        }
+        for (k, doc) in &links {
+            let old_tag: Vec<u8> = tx
+                .query_row(
+                    "SELECT tag FROM application_documents \
+                     WHERE idempotency_key = ?1 AND document_id = ?2",
+                    [k, doc],
+                    |r| r.get(0),
+                )
+                .map_err(db)?;
+            if old_tag != crate::apps::link_tag(&self.lookup, k, doc) {
+                return Err(VaultError::Tampered {
+                    table: "application_documents",
+                    id: k.clone(),
+                });
+            }
+            tx.execute(
+                "UPDATE application_documents SET tag = ?3 \
+                 WHERE idempotency_key = ?1 AND document_id = ?2",
+                params![k, doc, crate::apps::link_tag(&new_lookup, k, doc)],
+            )
+            .map_err(db)?;
+        }
         write_meta(
             &tx,
             M_POLICY,
@@ -582,7 +643,7 @@ impl Vault {
                     .map_err(db)?;
             }
         }
-        if let Some(pin) = pin.filter(|_| read_meta(&tx, "wrap/pin").ok().flatten().is_some()) {
+        if let Some(pin) = pin.filter(|_| has_meta(&tx, "wrap/pin").unwrap_or(false)) {
             let (kdf_json, wrapped) = pin_wrap(&self.rng, &new_key, pin, self.kdf)?;
             write_meta(&tx, M_PIN_KDF, &kdf_json)?;
             write_meta(&tx, "wrap/pin", &wrapped)?;
@@ -633,8 +694,42 @@ impl Vault {
             })?;
         }
         self.list_profiles()?;
-        self.list_documents(None)?;
-        self.list_applications()?;
+        // Every document: its plaintext columns and attachment rows match
+        // its sealed body, and its lookup hash (if any) is its own.
+        for d in self.list_documents(None)? {
+            let doc = self.get_document(&d.id)?;
+            let hash: Option<Vec<u8>> = self
+                .conn
+                .query_row(
+                    "SELECT number_hash FROM documents WHERE id = ?1",
+                    [&d.id],
+                    |r| match r.get_ref(0)? {
+                        rusqlite::types::ValueRef::Null => Ok(None),
+                        rusqlite::types::ValueRef::Blob(b) => Ok(Some(b.to_vec())),
+                        _ => Ok(Some(Vec::new())),
+                    },
+                )
+                .map_err(db)?;
+            // NULL is allowed: a v1 vault could hold a number twice, and
+            // only the first keeps the lookup.
+            if let Some(h) = hash {
+                let own = doc
+                    .fields
+                    .get("number")
+                    .map(|n| self.number_hash(doc.kind, n));
+                if own.as_deref() != Some(&h[..]) {
+                    return Err(VaultError::Tampered {
+                        table: T_DOCUMENTS,
+                        id: d.id,
+                    });
+                }
+            }
+        }
+        for app in self.list_applications()? {
+            let k = &app.submission.idempotency_key;
+            self.application_documents(k)?;
+            self.application_history(k)?;
+        }
         self.access_log()?;
         Ok(())
     }
@@ -787,6 +882,7 @@ fn migrate_data(
         full_name: self_name,
         relation: Relation::SelfPerson,
         date_of_birth: None,
+        created_at: now.clone(),
     };
     conn.execute(
         "INSERT INTO profiles (id, created_at, body) VALUES (?1, ?2, ?3)",
@@ -804,10 +900,24 @@ fn migrate_data(
     .map_err(db)?;
     let mut seen_hashes = std::collections::HashSet::new();
     for (id, created_at, kind, fields, hash) in converted {
+        let mut attachments = Vec::new();
+        {
+            let mut stmt = conn
+                .prepare("SELECT id FROM attachments WHERE document_id = ?1 ORDER BY rowid")
+                .map_err(db)?;
+            let mut rows = stmt.query([&id]).map_err(db)?;
+            while let Some(r) = rows.next().map_err(db)? {
+                attachments.push(text(r, 0)?);
+            }
+        }
         let body = DocBody {
             kind,
             fields,
             custom_fields: Vec::new(),
+            profile_id: SELF_PROFILE_ID.to_owned(),
+            created_at: created_at.clone(),
+            updated_at: created_at.clone(),
+            attachments,
         };
         // v1 allowed the same number twice; the first keeps the lookup.
         let hash = hash.filter(|h| seen_hashes.insert(h.clone()));
@@ -824,18 +934,19 @@ fn migrate_data(
         )
         .map_err(db)?;
     }
-    // Thumbnails for image attachments.
-    let mut atts: Vec<(String, String)> = Vec::new();
+    // Attachment metadata in the v2 layout (with its time), and thumbnails
+    // for images.
+    let mut atts: Vec<(String, String, String)> = Vec::new();
     {
         let mut stmt = conn
-            .prepare("SELECT id, document_id FROM attachments")
+            .prepare("SELECT id, document_id, created_at FROM attachments")
             .map_err(db)?;
         let mut rows = stmt.query([]).map_err(db)?;
         while let Some(r) = rows.next().map_err(db)? {
-            atts.push((text(r, 0)?, text(r, 1)?));
+            atts.push((text(r, 0)?, text(r, 1)?, text(r, 2)?));
         }
     }
-    for (id, doc) in atts {
+    for (id, doc, created_at) in atts {
         let (meta, data): (Vec<u8>, Vec<u8>) = conn
             .query_row(
                 "SELECT meta, data FROM attachments WHERE id = ?1",
@@ -843,11 +954,19 @@ fn migrate_data(
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .map_err(db)?;
-        let info: AttachmentInfo = open_json(
-            key,
-            &Place::new(T_ATTACHMENTS, &id, "meta").with_parent(&doc),
-            &meta,
-        )?;
+        let meta_place = Place::new(T_ATTACHMENTS, &id, "meta").with_parent(&doc);
+        let v1: V1AttachmentInfo = open_json(key, &meta_place, &meta)?;
+        let info = AttachmentInfo {
+            file_name: v1.file_name,
+            mime: v1.mime,
+            size: v1.size,
+            created_at,
+        };
+        conn.execute(
+            "UPDATE attachments SET meta = ?2 WHERE id = ?1",
+            params![id, seal_json(key, rng, &meta_place, &info)?],
+        )
+        .map_err(db)?;
         let bytes = key.open(
             &Place::new(T_ATTACHMENTS, &id, "data").with_parent(&doc),
             &data,
@@ -901,7 +1020,7 @@ fn migrate_data(
                 Some(&r.case_number),
             )?;
         }
-        crate::apps::link_documents(conn, &lookup, &k, &app)?;
+        crate::apps::link_documents(conn, key, &lookup, &k, &app)?;
     }
     let _ = T_HISTORY;
     Ok(())

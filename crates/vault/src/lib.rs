@@ -674,12 +674,33 @@ pub(crate) fn text(row: &Row<'_>, idx: usize) -> Result<String, VaultError> {
     row.get(idx).map_err(db)
 }
 
+/// A `meta` value as bytes. The vault writes only blobs; a text value is
+/// taken as its bytes (it then fails authentication or parsing like any
+/// changed value), and any other type (integer, real, NULL) cannot be ours:
+/// [`VaultError::Corrupt`], never a storage error.
 pub(crate) fn read_meta(conn: &Connection, name: &str) -> Result<Option<Vec<u8>>, VaultError> {
-    conn.query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| {
-        r.get(0)
-    })
-    .optional()
-    .map_err(db)
+    let value: Option<rusqlite::types::Value> = conn
+        .query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(db)?;
+    match value {
+        None => Ok(None),
+        Some(rusqlite::types::Value::Blob(b)) => Ok(Some(b)),
+        Some(rusqlite::types::Value::Text(t)) => Ok(Some(t.into_bytes())),
+        Some(_) => Err(VaultError::Corrupt(format!(
+            "the vault's `{name}` entry is not a byte string"
+        ))),
+    }
+}
+
+/// Whether `meta` has a row `name` (whatever its value).
+pub(crate) fn has_meta(conn: &Connection, name: &str) -> Result<bool, VaultError> {
+    conn.query_row("SELECT 1 FROM meta WHERE name = ?1", [name], |_| Ok(()))
+        .optional()
+        .map(|o| o.is_some())
+        .map_err(db)
 }
 
 pub(crate) fn write_meta(conn: &Connection, name: &str, value: &[u8]) -> Result<(), VaultError> {

@@ -64,6 +64,7 @@ const MIGRATIONS: &[&str] = &[
         idempotency_key TEXT NOT NULL
             REFERENCES applications(idempotency_key) ON DELETE CASCADE,
         document_id     TEXT NOT NULL,
+        tag             BLOB NOT NULL,
         PRIMARY KEY (idempotency_key, document_id)
     );
     CREATE TABLE application_history (

@@ -420,7 +420,11 @@ pub(crate) fn cccd_sex(number: &str) -> Option<&'static str> {
     if !b.is_ascii_digit() {
         return None;
     }
-    Some(if (b - b'0').is_multiple_of(2) { "nam" } else { "nu" })
+    Some(if (b - b'0').is_multiple_of(2) {
+        "nam"
+    } else {
+        "nu"
+    })
 }
 
 /// Checks one attachment: name, size (≤ 20 MiB) and content type by magic

@@ -274,9 +274,7 @@ fn fixture() -> Fixture {
     populate(&mut source);
     let before_export = snapshot(&source);
     let backup = dir.path().join("sao lưu.cdsbackup");
-    source
-        .export_backup(&backup, PASS, &mut |_, _| {})
-        .unwrap();
+    source.export_backup(&backup, PASS, &mut |_, _| {}).unwrap();
     Fixture {
         dir,
         source,
@@ -328,7 +326,10 @@ fn round_trip_into_a_fresh_vault_with_another_key_brings_everything_back() {
             "plaintext in the backup"
         );
     }
-    assert!(bytes.len() > HEADER_LEN + 3 * SEALED_CHUNK, "several chunks");
+    assert!(
+        bytes.len() > HEADER_LEN + 3 * SEALED_CHUNK,
+        "several chunks"
+    );
 
     let path = f.dir.path().join("elsewhere").join("new.sqlite3");
     std::fs::create_dir(path.parent().unwrap()).unwrap();
@@ -478,7 +479,17 @@ fn truncated_files_are_refused_at_every_kind_of_offset() {
     let bytes = std::fs::read(&f.backup).unwrap();
     let (mut t, _keys) = target(f.dir.path(), "t.sqlite3");
     let before = snapshot(&t);
-    let mut cuts = vec![0, 1, 7, 8, 9, 50, HEADER_LEN - 1, HEADER_LEN, HEADER_LEN + 1];
+    let mut cuts = vec![
+        0,
+        1,
+        7,
+        8,
+        9,
+        50,
+        HEADER_LEN - 1,
+        HEADER_LEN,
+        HEADER_LEN + 1,
+    ];
     for start in chunk_starts(bytes.len()).into_iter().skip(1) {
         // Exactly at a chunk boundary, and around it.
         cuts.extend([start - 16, start - 1, start, start + 1]);
@@ -572,7 +583,13 @@ fn flipped_swapped_spliced_extended_and_foreign_files_are_refused() {
     assert_refused(&mut t, &before, dir, &spliced, "chunk from another backup");
     let mut other_header = other[..HEADER_LEN].to_vec();
     other_header.extend_from_slice(&bytes[HEADER_LEN..]);
-    assert_refused(&mut t, &before, dir, &other_header, "header from another backup");
+    assert_refused(
+        &mut t,
+        &before,
+        dir,
+        &other_header,
+        "header from another backup",
+    );
     // Empty, random, random after a valid magic, a vault file.
     assert_refused(&mut t, &before, dir, &[], "empty file");
     let random = pdf(50_000, 99);

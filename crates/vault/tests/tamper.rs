@@ -25,9 +25,10 @@
 //! (Whole rows deleted or rolled back are out of scope: the vault documents
 //! that it has no file-wide MAC.)
 //!
-//! Weaknesses this test found in the vault are listed in `KNOWN_GAPS`, with
-//! why: those cases are run and reported, not failed, until the vault is
-//! fixed and the entry deleted. Every other case must pass in full.
+//! Plaintext columns that decide what is shown where (a document's profile
+//! and times, an attachment's document and time, application links, log
+//! and history times, number hashes) are changed too: each must be caught
+//! against the sealed data. Every case must pass in full.
 
 use cds_api::{
     Applicant, ApplicationReceipt, ApplicationStatus, DocumentKind, DocumentRef, SubmitApplication,
@@ -72,6 +73,9 @@ const SEALED: &[(&str, &str, &str, &str)] = &[
 const PLAIN_BLOBS: &[(&str, &str)] = &[
     // HMAC of (kind, number) for `find_by_number`: swapped below.
     ("documents", "number_hash"),
+    // HMAC of (application, document) for each link: see
+    // `changed_plaintext_links_and_times_are_detected`.
+    ("application_documents", "tag"),
 ];
 
 /// The `meta` rows that wrap the vault key: changing the keyring wrap makes
@@ -82,54 +86,6 @@ fn is_key_wrap(table: &str, key: &str) -> bool {
 }
 
 const PIN: &str = "739184";
-
-/// Weaknesses of the vault this test found, tolerated (and printed) until
-/// fixed: `(the case's description contains this, why)`. Delete an entry
-/// once the vault is fixed; the test then holds the case to the full rule.
-/// Every case not listed here must pass in full.
-const KNOWN_GAPS: &[(&str, &str)] = &[
-    (
-        "wrap/keyring stored as",
-        "a keyring wrap that is not a BLOB is reported as Storage (rusqlite's type error \
-         through error::db) instead of Corrupt/WrongKey",
-    ),
-    (
-        "wrap/pin stored as",
-        "a PIN wrap that is not a BLOB is reported as Storage instead of WrongPin/Corrupt",
-    ),
-    (
-        " moved from document ",
-        "DocumentSummary.attachment_count counts attachment rows without authenticating \
-         them: the document an attachment was moved to lists one more",
-    ),
-    (
-        "a document moved to another profile",
-        "documents.profile_id is plaintext and not bound into the body's associated data, \
-         so a document moved to another profile lists under that person without error",
-    ),
-    (
-        "kdf/policy stored as",
-        "a KDF policy that is not a BLOB is reported as Storage instead of Tampered/Corrupt",
-    ),
-    (
-        "an attachment copied under a new id",
-        "DocumentSummary.attachment_count counts attachment rows without authenticating \
-         them, so a copied (or injected) row inflates the count in list_documents",
-    ),
-    (
-        "find_by_number",
-        "find_by_number trusts the plaintext number_hash column: swapping two documents' \
-         hashes makes it return the other document; it should check the decrypted kind and \
-         number (or bind number_hash into the body's associated data)",
-    ),
-];
-
-fn known_gap(what: &str) -> Option<&'static str> {
-    KNOWN_GAPS
-        .iter()
-        .find(|(case, _)| what.contains(case))
-        .map(|&(_, why)| why)
-}
 
 struct FixedKek([u8; 32]);
 
@@ -509,29 +465,6 @@ fn assert_detected_except(
     what: &str,
     may_lose: &[(String, String)],
 ) -> VaultError {
-    let Some(why) = known_gap(what) else {
-        return detected(fx, keys, what, may_lose);
-    };
-    // A known gap: run the same checks, and report rather than fail when
-    // they find it (still fail on anything else, such as a panic elsewhere).
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        detected(fx, keys, what, may_lose)
-    }));
-    match outcome {
-        Ok(e) => e,
-        Err(_) => {
-            eprintln!("KNOWN GAP (see KNOWN_GAPS), {what}: {why}");
-            VaultError::Corrupt(format!("known gap: {why}"))
-        }
-    }
-}
-
-fn detected(
-    fx: &Fixture,
-    keys: &dyn KeyStore,
-    what: &str,
-    may_lose: &[(String, String)],
-) -> VaultError {
     let vault = match Vault::open(&fx.path, keys) {
         Ok(v) => v,
         Err(e) => {
@@ -736,18 +669,6 @@ fn put_meta(conn: &Connection, rows: &[(String, String, Vec<u8>)]) {
 /// as before), and the PIN no longer unlocks: `WrongPin`, the one answer
 /// possible, since a changed wrap cannot be told from a wrong PIN.
 fn assert_pin_wrap_refused(fx: &Fixture, what: &str) {
-    if let Some(why) = known_gap(what) {
-        let outcome =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pin_wrap_refused(fx, what)));
-        if outcome.is_err() {
-            eprintln!("KNOWN GAP (see KNOWN_GAPS), {what}: {why}");
-        }
-        return;
-    }
-    pin_wrap_refused(fx, what)
-}
-
-fn pin_wrap_refused(fx: &Fixture, what: &str) {
     let vault = Vault::open(&fx.path, &KEK).unwrap();
     assert_eq!(reads(&vault, &fx.ids), fx.baseline, "{what}");
     drop(vault);
@@ -1045,19 +966,15 @@ fn swapped_number_lookups_never_return_the_other_document() {
     for (kind, number) in &fx.ids.numbers {
         match vault.find_by_number(*kind, number) {
             Ok(Some(doc)) if doc.kind == *kind && doc.number() == number => {}
-            Ok(Some(doc)) => {
-                let what = format!(
-                    "find_by_number({kind:?}, {number}) returned another document: {:?} {}",
-                    doc.kind,
-                    doc.number()
-                );
-                match known_gap(&what) {
-                    Some(why) => eprintln!("KNOWN GAP (see KNOWN_GAPS), {what}: {why}"),
-                    None => panic!("{what}"),
-                }
-            }
-            Ok(None) => {}
-            Err(e) => assert!(is_clear(&e), "find_by_number: {e:?}"),
+            Ok(Some(doc)) => panic!(
+                "find_by_number({kind:?}, {number}) returned another document: {:?} {}",
+                doc.kind,
+                doc.number()
+            ),
+            // The hash matched a document whose sealed kind and number are
+            // not the ones asked for.
+            Err(VaultError::Tampered { table, .. }) => assert_eq!(table, "documents"),
+            other => panic!("find_by_number({kind:?}, {number}): {other:?}"),
         }
     }
     // Nothing else changed: every other read is as before.
@@ -1135,11 +1052,9 @@ fn moved_copied_and_renamed_rows_are_detected() {
         restore(&fx);
     }
 
-    // Taking an attachment away from its document looks, from that
-    // document, like a deleted row, which the vault does not claim to
-    // detect (no file-wide MAC, no sealed list of a document's attachments):
-    // `get_document` of the source lists one attachment fewer. Where it
-    // lands, everything fails.
+    // An attachment moved to another document: the source's sealed list
+    // still names it (its `get_document` fails: a row is missing), and
+    // where it lands everything fails.
     for (moved, from, to) in [(&a0[0], d0, d1), (&a1[0], d1, d2)] {
         let conn = raw(&fx.path);
         let n = conn
@@ -1151,21 +1066,22 @@ fn moved_copied_and_renamed_rows_are_detected() {
         assert_eq!(n, 1);
         drop(conn);
         let what = format!("attachment {moved} moved from document {from} to {to}");
-        let may_lose = [(format!("get_document {from}"), moved.clone())];
-        let e = assert_detected_except(&fx, &KEK, &what, &may_lose);
-        if known_gap(&what).is_none() {
-            assert_eq!(
-                e,
-                VaultError::Tampered {
-                    table: "attachments",
-                    id: moved.clone()
-                },
-                "{what}"
-            );
-        }
+        let e = assert_detected(&fx, &KEK, &what);
+        assert_eq!(
+            e,
+            VaultError::Tampered {
+                table: "attachments",
+                id: moved.clone()
+            },
+            "{what}"
+        );
         let vault = Vault::open(&fx.path, &KEK).unwrap();
         assert!(matches!(
             vault.get_document(to),
+            Err(VaultError::Tampered { .. })
+        ));
+        assert!(matches!(
+            vault.get_document(from),
             Err(VaultError::Tampered { .. })
         ));
         assert!(matches!(
@@ -1243,5 +1159,144 @@ fn wrong_missing_or_foreign_keys_are_refused_and_change_nothing() {
     // And after all that, the right key still opens everything.
     let vault = Vault::open(&fx.path, &KEK).unwrap();
     vault.integrity_check().unwrap();
+    assert_eq!(reads(&vault, &fx.ids), fx.baseline);
+}
+
+#[test]
+fn changed_plaintext_links_and_times_are_detected() {
+    let fx = fixture();
+    let (d0, a0) = (&fx.ids.docs[0].0, &fx.ids.docs[0].1);
+    let d1 = &fx.ids.docs[1].0;
+    let d2 = &fx.ids.docs[2].0;
+    let (p0, p1) = (&fx.ids.applications[0], &fx.ids.applications[1]);
+    let child = &fx.ids.profiles[1];
+    let history = keys_of(&fx, "application_history");
+    let disclosures = keys_of(&fx, "disclosures");
+    let then = "2020-01-01T00:00:00.000000Z";
+    let none = Vec::new;
+    let cases: Vec<(String, String, Lost)> = vec![
+        (
+            "a link added to an application (tag copied)".into(),
+            format!(
+                "INSERT INTO application_documents (idempotency_key, document_id, tag) \
+                 SELECT idempotency_key, '{d2}', tag FROM application_documents \
+                 WHERE idempotency_key = '{p0}'"
+            ),
+            none(),
+        ),
+        (
+            "a link pointed at another document".into(),
+            format!(
+                "UPDATE application_documents SET document_id = '{d2}' \
+                 WHERE idempotency_key = '{p0}'"
+            ),
+            none(),
+        ),
+        (
+            "a link's tag emptied".into(),
+            format!("UPDATE application_documents SET tag = x'' WHERE idempotency_key = '{p1}'"),
+            none(),
+        ),
+        (
+            "a document re-dated (updated_at)".into(),
+            format!("UPDATE documents SET updated_at = '{then}' WHERE id = '{d0}'"),
+            none(),
+        ),
+        (
+            "a document re-dated (created_at)".into(),
+            format!("UPDATE documents SET created_at = '{then}' WHERE id = '{d2}'"),
+            none(),
+        ),
+        (
+            "a document's profile cleared".into(),
+            format!("UPDATE documents SET profile_id = NULL WHERE id = '{d0}'"),
+            vec![("list_documents self".to_owned(), d0.clone())],
+        ),
+        (
+            "an attachment re-dated".into(),
+            format!(
+                "UPDATE attachments SET created_at = '{then}' WHERE id = '{}'",
+                a0[0]
+            ),
+            none(),
+        ),
+        (
+            "an attachment row deleted".into(),
+            format!("DELETE FROM attachments WHERE id = '{}'", a0[1]),
+            // Its own reads find no such attachment; its document's fail.
+            vec![
+                (format!("attachment_bytes {}", a0[1]), a0[1].clone()),
+                (format!("thumbnail {}", a0[1]), a0[1].clone()),
+            ],
+        ),
+        (
+            "a profile re-dated".into(),
+            format!("UPDATE profiles SET created_at = '{then}' WHERE id = '{child}'"),
+            none(),
+        ),
+        (
+            "an access-log entry re-dated".into(),
+            format!(
+                "UPDATE disclosures SET at = '{then}' WHERE id = '{}'",
+                disclosures[0]
+            ),
+            none(),
+        ),
+        (
+            "a history entry re-dated".into(),
+            format!(
+                "UPDATE application_history SET at = '{then}' WHERE id = '{}'",
+                history[0]
+            ),
+            none(),
+        ),
+        (
+            "a number hash moved to a document without a number".into(),
+            format!(
+                "CREATE TEMP TABLE h AS SELECT number_hash AS v FROM documents \
+                 WHERE id = '{d0}'; \
+                 UPDATE documents SET number_hash = NULL WHERE id = '{d0}'; \
+                 UPDATE documents SET number_hash = (SELECT v FROM h) WHERE id = '{d1}'"
+            ),
+            none(),
+        ),
+    ];
+    for (what, sql, may_lose) in cases {
+        let conn = raw(&fx.path);
+        conn.execute_batch(&sql).unwrap();
+        assert!(conn.changes() >= 1, "{what}: nothing changed");
+        drop(conn);
+        assert_detected_except(&fx, &KEK, &what, &may_lose);
+        restore(&fx);
+    }
+}
+
+#[test]
+fn non_blob_key_material_is_a_clear_error() {
+    let fx = fixture();
+    for name in ["wrap/keyring", "kdf/policy"] {
+        for v in [Value::Integer(7), Value::Real(1.5), Value::Text("x".into())] {
+            let conn = raw(&fx.path);
+            conn.execute(
+                "UPDATE meta SET value = ?1 WHERE name = ?2",
+                params![v, name],
+            )
+            .unwrap();
+            drop(conn);
+            let e = Vault::open(&fx.path, &KEK).unwrap_err();
+            assert!(is_clear(&e), "{name} as {v:?}: {e:?}");
+            restore(&fx);
+        }
+    }
+    let conn = raw(&fx.path);
+    conn.execute("UPDATE meta SET value = 7 WHERE name = 'wrap/pin'", [])
+        .unwrap();
+    drop(conn);
+    match Vault::unlock_with_pin(&fx.path, PIN) {
+        Err(e) => assert!(is_clear(&e), "wrap/pin as an integer: {e:?}"),
+        Ok(_) => panic!("wrap/pin as an integer unlocks"),
+    }
+    // The keyring path does not need it, and still reads everything.
+    let vault = Vault::open(&fx.path, &KEK).unwrap();
     assert_eq!(reads(&vault, &fx.ids), fx.baseline);
 }

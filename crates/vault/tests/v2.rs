@@ -90,7 +90,9 @@ fn profiles_documents_search_lookup_and_reminders() {
         mime: "image/png".into(),
         bytes: png(640, 400),
     };
-    let id_card = v.add_document(&cccd("self"), std::slice::from_ref(&photo)).unwrap();
+    let id_card = v
+        .add_document(&cccd("self"), std::slice::from_ref(&photo))
+        .unwrap();
     assert!(id_card.attachments[0].has_thumbnail);
     let thumb = v.thumbnail(&id_card.attachments[0].id).unwrap().unwrap();
     let t = image::load_from_memory(&thumb).unwrap();
@@ -239,7 +241,9 @@ fn rotating_the_key_keeps_everything_readable() {
         mime: "image/png".into(),
         bytes: png(50, 50),
     };
-    let doc = v.add_document(&cccd("self"), std::slice::from_ref(&photo)).unwrap();
+    let doc = v
+        .add_document(&cccd("self"), std::slice::from_ref(&photo))
+        .unwrap();
     let before = std::fs::read(&path).unwrap();
     assert!(v.rotate_key(None).is_err(), "a PIN vault needs the PIN");
     assert_eq!(
