@@ -34,6 +34,7 @@
 //! - The **lookup key** is derived from the vault key with HKDF under its
 //!   own label, so document numbers can be found by keyed hash: no number is
 //!   ever stored in plaintext, and the hashes reveal nothing without the key.
+//!   It also tags application links (`application_documents.tag`).
 //! - **Backups** have their own key: PBKDF2 of the backup passphrase with the
 //!   file's own salt (see [Backup file format](#backup-file-format)); the
 //!   vault key never leaves the vault, and a restored backup is re-encrypted
@@ -42,7 +43,7 @@
 //!   crate and `Debug`-prints as `<redacted>`. No public function returns a
 //!   key, a wrapped key or a ciphertext.
 //! - [`Vault::rotate_key`] makes a new vault key and re-encrypts every record
-//!   (and recomputes every lookup hash) in one transaction.
+//!   (and recomputes every lookup hash and link tag) in one transaction.
 //!
 //! # PIN attempts
 //!
@@ -75,8 +76,42 @@
 //! are random UUIDs chosen before encrypting. A ciphertext copied to another
 //! row, column or parent, or two rows' ciphertexts swapped, fail
 //! authentication ([`VaultError::Tampered`]); wrong data is never returned.
-//! (Whole rows deleted, or the file rolled back to an older copy, are not
-//! detected: there is no file-wide MAC.)
+//!
+//! Plaintext columns that decide what is shown where are bound to sealed
+//! data and checked on every read:
+//!
+//! - a document's `profile_id`, `created_at` and `updated_at` are repeated
+//!   in its sealed body; listing (all or one profile), search, reminders,
+//!   `get_document`, lookups and export compare them with the row. Listing
+//!   one profile opens every document and filters by the *sealed* profile,
+//!   so a document moved to another profile is caught, not just missing.
+//! - a document's sealed body lists its attachment ids in order;
+//!   [`DocumentSummary::attachment_count`] is that list's length (no row
+//!   counting), and `get_document` and export require the rows to be
+//!   exactly that list (a missing, extra, copied or moved row is
+//!   Tampered). Adding or deleting an attachment, backup import and the
+//!   v1 migration update the list in the same transaction as the rows.
+//! - an attachment's `created_at`, a profile's `created_at`, an access-log
+//!   entry's `at` and a history entry's `at` are repeated in their sealed
+//!   values and compared.
+//! - `documents.number_hash` only *finds* a candidate: its decrypted kind
+//!   and number must be the ones asked for ([`Vault::find_by_number`], the
+//!   duplicate check, application links, backup merging), else Tampered.
+//!   [`Vault::integrity_check`] also recomputes every hash.
+//! - each `application_documents` link carries `tag` = HMAC-SHA256 under
+//!   the lookup key of `"cds-vault/v2/application-link\0" || key || 0 ||
+//!   document id`; a link added, repointed or moved is Tampered.
+//! - a `meta` key value (`wrap/keyring`, `wrap/pin`, `kdf/policy`) of the
+//!   wrong SQL type is [`VaultError::Corrupt`] (a text value is taken as its
+//!   bytes and then fails to unwrap: [`VaultError::WrongKey`],
+//!   [`VaultError::WrongPin`] or Tampered), never a storage error.
+//!
+//! Not detected: whole rows deleted together with every reference to them
+//! (a document with its attachments, a profile, an application with its
+//! history and links, a log entry), a link or a number hash set to NULL
+//! (the lookup then finds nothing), the PIN counters, the application
+//! `state`/`created_at` columns, and the file rolled back to an older copy:
+//! there is no file-wide MAC.
 //!
 //! # On-disk format (schema version 2)
 //!
@@ -87,22 +122,26 @@
 //! | table | plaintext columns | sealed columns |
 //! |---|---|---|
 //! | `meta` | `name`, `created_at`; values of `kdf/pin` (JSON params), `pin/*` counters | `wrap/keyring`, `wrap/pin` (by KEKs); `kdf/policy` (by the vault key) |
-//! | `profiles` | `id` (`self` for the citizen, else UUID), `created_at` | `body`: `{full_name, relation, date_of_birth}` |
-//! | `documents` | `id`, `profile_id`, `created_at`, `updated_at`, `number_hash` (HMAC, unique) | `body` (`body/v2`): `{kind, fields, custom_fields}` |
-//! | `attachments` | `id`, `document_id`, `created_at` | `meta`: `{file_name, mime, size}`; `data`; `thumb` (JPEG) |
+//! | `profiles` | `id` (`self` for the citizen, else UUID), `created_at` | `body`: `{full_name, relation, date_of_birth, created_at}` |
+//! | `documents` | `id`, `profile_id`, `created_at`, `updated_at`, `number_hash` (HMAC, unique) | `body` (`body/v2`): `{kind, fields, custom_fields, profile_id, created_at, updated_at, attachments: [id…]}` |
+//! | `attachments` | `id`, `document_id`, `created_at` | `meta`: `{file_name, mime, size, created_at}`; `data`; `thumb` (JPEG) |
 //! | `applications` | `idempotency_key`, `created_at`, `state` | `payload`, `receipt`, `last_error` |
-//! | `application_documents` | `idempotency_key`, `document_id` | |
+//! | `application_documents` | `idempotency_key`, `document_id`, `tag` (HMAC of both) | |
 //! | `application_history` | `id`, `idempotency_key`, `at` | `body`: `{at, status, case_number}` |
-//! | `disclosures` | `id`, `at` | `body`: `{channel, recipient, purpose, legal_basis, document_ids, summary}` |
+//! | `disclosures` | `id`, `at` | `body`: `{at, channel, recipient, purpose, legal_basis, document_ids, summary}` |
 //!
 //! Only ids, timestamps, links, the delivery state and the PIN counters are
-//! plaintext. Even the document kind is sealed.
+//! plaintext, and all but the application's `created_at`/`state` and the
+//! PIN counters are checked against sealed copies (above). Even the
+//! document kind is sealed.
 //!
 //! Migration 2 (from v1) needs the vault key: it moves every document into
 //! the `self` profile, turns `{kind, number, full_name, date_of_birth}` into
-//! the field map (a CCCD's sex from its number), computes number hashes,
-//! makes thumbnails, and records the links and history of queued
-//! applications, all in the transaction that opens the file.
+//! the field map (a CCCD's sex from its number) with the profile, times and
+//! attachment list, re-seals attachment metadata with its time, computes
+//! number hashes, makes thumbnails, and records the links (with tags) and
+//! history of queued applications, all in the transaction that opens the
+//! file.
 //!
 //! # Backup file format
 //!
@@ -169,7 +208,8 @@
 //! - **A new vault is all or nothing**: built under a temporary name in one
 //!   transaction and linked into place only when complete.
 //! - **Validation happens before any write**, and each write is one
-//!   transaction (a document with all its attachments; an application with
+//!   transaction (a document with all its attachments; an attachment added
+//!   or deleted with its document's sealed attachment list; an application with
 //!   its links, history and access-log entry; a whole key rotation; a whole
 //!   backup import).
 //! - **Every disclosure is logged**: [`Vault::enqueue_application`] and

@@ -404,3 +404,61 @@ fn the_v1_fixture_migrates_into_the_self_profile() {
     assert_eq!(v.list_profiles().unwrap().len(), 1);
     assert_eq!(v.list_documents(None).unwrap().len(), 1);
 }
+
+#[test]
+fn attachment_lists_profiles_and_links_survive_edits_rotation_and_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = MemoryKeyStore::new();
+    let mut v = fast_vault(dir.path(), Some(&keys), None);
+    let child = v
+        .add_profile(&NewProfile {
+            full_name: "Lê Minh Khôi".into(),
+            relation: Relation::Child,
+            date_of_birth: Some("2018-03-09".into()),
+        })
+        .unwrap();
+    let att = |n: &str| NewAttachment {
+        file_name: n.into(),
+        mime: "image/png".into(),
+        bytes: png(40, 30),
+    };
+    let doc = v.add_document(&cccd("self"), &[att("a.png")]).unwrap();
+    let b = v.add_attachment(&doc.id, &att("b.png")).unwrap();
+    let c = v.add_attachment(&doc.id, &att("c.png")).unwrap();
+    v.delete_attachment(&b.id).unwrap();
+    let listed = |v: &Vault| v.list_documents(None).unwrap()[0].attachment_count;
+    assert_eq!(listed(&v), 2);
+    let got = v.get_document(&doc.id).unwrap();
+    let ids: Vec<&str> = got.attachments.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids, [doc.attachments[0].id.as_str(), c.id.as_str()]);
+    // Moving the document to the child's profile keeps its attachments.
+    let mut moved = cccd(&child.id);
+    moved
+        .fields
+        .insert("full_name".into(), "Lê Minh Khôi".into());
+    v.update_document(&doc.id, &moved).unwrap();
+    assert!(v.list_documents(Some("self")).unwrap().is_empty());
+    assert_eq!(v.list_documents(Some(&child.id)).unwrap().len(), 1);
+    assert_eq!(listed(&v), 2);
+    v.enqueue_application(&submission("app-1")).unwrap();
+    assert_eq!(v.application_documents("app-1").unwrap().len(), 1);
+    v.integrity_check().unwrap();
+    v.rotate_key(None).unwrap();
+    v.integrity_check().unwrap();
+    assert_eq!(v.application_documents("app-1").unwrap().len(), 1);
+    assert_eq!(v.get_document(&doc.id).unwrap().attachments.len(), 2);
+
+    let backup = dir.path().join("b.cdsbackup");
+    v.export_backup(&backup, "correct horse battery", &mut |_, _| {})
+        .unwrap();
+    let keys2 = MemoryKeyStore::new();
+    let dir2 = tempfile::tempdir().unwrap();
+    let mut w = fast_vault(dir2.path(), Some(&keys2), None);
+    w.import_backup(&backup, "correct horse battery", &mut |_, _| {})
+        .unwrap();
+    w.integrity_check().unwrap();
+    let restored = w.get_document(&doc.id).unwrap();
+    assert_eq!(restored, v.get_document(&doc.id).unwrap());
+    assert_eq!(w.list_documents(Some(&child.id)).unwrap().len(), 1);
+    assert_eq!(w.application_documents("app-1").unwrap().len(), 1);
+}
