@@ -6,9 +6,12 @@
 //! - [`VaultKey`], which seals and opens records.
 //!
 //! Both hold their 32 bytes in [`Zeroizing`] and print as `<redacted>`.
-//! `ring` expands a key into its own schedule for each operation; that
-//! schedule lives only for the call (ring does not zeroize it, which is the
-//! one copy of key material outside our control).
+//! A [`VaultKey`] also holds ring's expanded AES-256-GCM key schedule
+//! (`LessSafeKey`), built once per unlock instead of once per record, for as
+//! long as the vault is open; ring does not zeroize that schedule, which is
+//! the one copy of key material outside our control (it is dropped with the
+//! vault, as before it was dropped after every call). Other keys (KEKs,
+//! backup and lookup keys) build their schedule per call.
 //!
 //! A sealed blob is `version (1 byte) || nonce (12 bytes) || ciphertext || tag
 //! (16 bytes)`, AES-256-GCM with a fresh random nonce per seal.
@@ -59,15 +62,55 @@ impl<'a> Place<'a> {
     }
 
     pub(crate) fn aad(&self) -> Vec<u8> {
-        let mut s = format!(
-            "cds-vault/v{FORMAT_VERSION}|{}|{}|{}",
-            self.table, self.id, self.column
-        );
-        if let Some(p) = self.parent {
-            s.push('|');
-            s.push_str(p);
+        let mut v = Vec::new();
+        self.write_aad(&mut v);
+        v
+    }
+
+    /// Appends the associated data to `out` (no formatting machinery: this
+    /// runs for every record opened).
+    pub(crate) fn write_aad(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"cds-vault/v");
+        out.push(b'0' + FORMAT_VERSION);
+        for part in [self.table, self.id, self.column] {
+            out.push(b'|');
+            out.extend_from_slice(part.as_bytes());
         }
-        s.into_bytes()
+        if let Some(p) = self.parent {
+            out.push(b'|');
+            out.extend_from_slice(p.as_bytes());
+        }
+    }
+
+    /// Runs `f` with the associated data, built in a stack buffer when it
+    /// fits (ids are UUIDs, so it always does in practice).
+    fn with_aad<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        let len = 12
+            + self.table.len()
+            + self.id.len()
+            + self.column.len()
+            + self.parent.map_or(0, |p| p.len() + 1);
+        if len <= 256 {
+            let mut buf = [0u8; 256];
+            let mut n = 0;
+            let mut put = |b: &[u8]| {
+                buf[n..n + b.len()].copy_from_slice(b);
+                n += b.len();
+            };
+            put(b"cds-vault/v");
+            put(&[b'0' + FORMAT_VERSION]);
+            for part in [self.table, self.id, self.column] {
+                put(b"|");
+                put(part.as_bytes());
+            }
+            if let Some(p) = self.parent {
+                put(b"|");
+                put(p.as_bytes());
+            }
+            f(&buf[..n])
+        } else {
+            f(&self.aad())
+        }
     }
 
     /// The error for a record at this place that failed to open.
@@ -144,47 +187,65 @@ impl KeyBytes {
         aad: &[u8],
         plaintext: &[u8],
     ) -> Result<Vec<u8>, VaultError> {
-        let key = self.ring_key()?;
-        let mut nonce = [0u8; NONCE_LEN];
-        rng.fill(&mut nonce).map_err(|_| rng_failed())?;
-        // Exact capacity: the buffer holds plaintext for a moment and must
-        // never reallocate (which would leave a copy behind), and it is
-        // zeroized if anything below fails.
-        let mut out = Zeroizing::new(Vec::with_capacity(HEADER_LEN + plaintext.len() + TAG_LEN));
-        out.push(FORMAT_VERSION);
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(plaintext);
-        let tag = key
-            .seal_in_place_separate_tag(
-                aead::Nonce::assume_unique_for_key(nonce),
-                aead::Aad::from(aad),
-                &mut out[HEADER_LEN..],
-            )
-            .map_err(|_| VaultError::Storage("encryption failed (record too large?)".into()))?;
-        out.extend_from_slice(tag.as_ref());
-        // Now ciphertext only: safe to hand out without zeroizing.
-        Ok(std::mem::take(&mut *out))
+        seal_with(&self.ring_key()?, rng, aad, plaintext)
     }
 
     fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, Unauthentic> {
-        if sealed.len() < HEADER_LEN + TAG_LEN || sealed[0] != FORMAT_VERSION {
-            return Err(Unauthentic);
-        }
-        let mut nonce = [0u8; NONCE_LEN];
-        nonce.copy_from_slice(&sealed[1..HEADER_LEN]);
         let key = self.ring_key().map_err(|_| Unauthentic)?;
-        let mut buf = Zeroizing::new(sealed[HEADER_LEN..].to_vec());
-        let len = key
-            .open_in_place(
-                aead::Nonce::assume_unique_for_key(nonce),
-                aead::Aad::from(aad),
-                &mut buf[..],
-            )
-            .map_err(|_| Unauthentic)?
-            .len();
-        buf.truncate(len);
-        Ok(buf)
+        open_with(&key, aad, sealed)
     }
+}
+
+/// Seals `plaintext` under `key` with a fresh random nonce.
+fn seal_with(
+    key: &LessSafeKey,
+    rng: &SystemRandom,
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, VaultError> {
+    let mut nonce = [0u8; NONCE_LEN];
+    rng.fill(&mut nonce).map_err(|_| rng_failed())?;
+    // Exact capacity: the buffer holds plaintext for a moment and must
+    // never reallocate (which would leave a copy behind), and it is
+    // zeroized if anything below fails.
+    let mut out = Zeroizing::new(Vec::with_capacity(HEADER_LEN + plaintext.len() + TAG_LEN));
+    out.push(FORMAT_VERSION);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(plaintext);
+    let tag = key
+        .seal_in_place_separate_tag(
+            aead::Nonce::assume_unique_for_key(nonce),
+            aead::Aad::from(aad),
+            &mut out[HEADER_LEN..],
+        )
+        .map_err(|_| VaultError::Storage("encryption failed (record too large?)".into()))?;
+    out.extend_from_slice(tag.as_ref());
+    // Now ciphertext only: safe to hand out without zeroizing.
+    Ok(std::mem::take(&mut *out))
+}
+
+/// Opens a sealed blob borrowed from elsewhere (one copy, then in place).
+fn open_with(
+    key: &LessSafeKey,
+    aad: &[u8],
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, Unauthentic> {
+    if sealed.len() < HEADER_LEN + TAG_LEN || sealed[0] != FORMAT_VERSION {
+        return Err(Unauthentic);
+    }
+    let mut nonce = [0u8; NONCE_LEN];
+    nonce.copy_from_slice(&sealed[1..HEADER_LEN]);
+    let mut buf = Zeroizing::new(sealed[HEADER_LEN..].to_vec());
+    let len = key
+        .open_in_place(
+            aead::Nonce::assume_unique_for_key(nonce),
+            aead::Aad::from(aad),
+            &mut buf[..],
+        )
+        .map_err(|_| Unauthentic)?
+        .len();
+    buf.truncate(len);
+    Ok(buf)
 }
 
 impl KeyBytes {
@@ -306,7 +367,9 @@ impl Kek {
         slot: WrapSlot,
     ) -> Result<VaultKey, Unauthentic> {
         let raw = self.0.open(&slot.aad(), wrapped)?;
-        KeyBytes::from_slice(&raw).map(VaultKey).ok_or(Unauthentic)
+        KeyBytes::from_slice(&raw)
+            .ok_or(Unauthentic)
+            .and_then(|k| VaultKey::from_bytes(k).map_err(|_| Unauthentic))
     }
 }
 
@@ -316,12 +379,18 @@ impl std::fmt::Debug for Kek {
     }
 }
 
-/// The random key that encrypts every record of one vault.
-pub(crate) struct VaultKey(KeyBytes);
+/// The random key that encrypts every record of one vault, with its AES-GCM
+/// key schedule built once (when the key is unwrapped or made).
+pub(crate) struct VaultKey(KeyBytes, LessSafeKey);
 
 impl VaultKey {
+    fn from_bytes(bytes: KeyBytes) -> Result<Self, VaultError> {
+        let aead = bytes.ring_key()?;
+        Ok(VaultKey(bytes, aead))
+    }
+
     pub(crate) fn generate(rng: &SystemRandom) -> Result<Self, VaultError> {
-        KeyBytes::generate(rng).map(VaultKey)
+        KeyBytes::generate(rng).and_then(VaultKey::from_bytes)
     }
 
     pub(crate) fn seal(
@@ -330,7 +399,7 @@ impl VaultKey {
         place: &Place<'_>,
         plaintext: &[u8],
     ) -> Result<Vec<u8>, VaultError> {
-        self.0.seal(rng, &place.aad(), plaintext)
+        place.with_aad(|aad| seal_with(&self.1, rng, aad, plaintext))
     }
 
     /// The key for keyed-hash lookups, derived with HKDF-SHA256 under its
@@ -353,8 +422,8 @@ impl VaultKey {
         place: &Place<'_>,
         sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
-        self.0
-            .open(&place.aad(), sealed)
+        place
+            .with_aad(|aad| open_with(&self.1, aad, sealed))
             .map_err(|Unauthentic| place.tampered())
     }
 }

@@ -140,6 +140,50 @@ fn summary(id: String, body: &DocBody) -> Result<DocumentSummary, VaultError> {
     })
 }
 
+/// The summary of a full document (same rules as [`summary`]).
+fn summary_of(doc: &Document) -> Result<DocumentSummary, VaultError> {
+    Ok(DocumentSummary {
+        id: doc.id.clone(),
+        profile_id: doc.profile_id.clone(),
+        kind: doc.kind,
+        title: doc.title().to_owned(),
+        number: doc.number().to_owned(),
+        expiry_date: doc.fields.get("expiry_date").cloned(),
+        attachment_count: u32::try_from(doc.attachments.len()).map_err(|_| {
+            VaultError::Corrupt(format!("document {} lists too many attachments", doc.id))
+        })?,
+        updated_at: doc.updated_at.clone(),
+    })
+}
+
+/// One listed document in the summary cache, with what orders the list.
+#[derive(Debug, Clone)]
+pub(crate) struct CachedDoc {
+    created_at: String,
+    rowid: i64,
+    summary: DocumentSummary,
+}
+
+impl CachedDoc {
+    /// List order: newest first (`created_at DESC, rowid DESC`).
+    fn order(a: &CachedDoc, b: &CachedDoc) -> std::cmp::Ordering {
+        (&b.created_at, b.rowid).cmp(&(&a.created_at, a.rowid))
+    }
+}
+
+/// The decrypted summaries of every document, newest first, as of a point
+/// the vault's own connection had made `total_changes` changes and the file
+/// was at `data_version`. Any change not applied to the cache by the write
+/// that made it (a statement of this connection the cache does not know
+/// about, or a commit by another connection) makes the stamp stale and the
+/// cache is rebuilt from the file: invalidate on any doubt.
+#[derive(Debug, Default)]
+pub(crate) struct DocCache {
+    total_changes: u64,
+    data_version: i64,
+    docs: Vec<CachedDoc>,
+}
+
 /// A validated attachment with its thumbnail, ready to seal.
 struct Prepared<'a> {
     valid: ValidAttachment<'a>,
@@ -150,6 +194,12 @@ fn prepare(a: &NewAttachment) -> Result<Prepared<'_>, VaultError> {
     let valid = validate_attachment(a)?;
     let thumb = thumb::make_thumbnail(valid.bytes, valid.mime)?;
     Ok(Prepared { valid, thumb })
+}
+
+/// `PRAGMA data_version`: changes when another connection commits.
+fn data_version(conn: &Connection) -> Result<i64, VaultError> {
+    conn.query_row("PRAGMA data_version", [], |r| r.get(0))
+        .map_err(db)
 }
 
 fn not_found(what: &'static str, id: &str) -> VaultError {
@@ -209,6 +259,7 @@ impl Vault {
         }
         let id = new_id();
         let created_at = now_rfc3339()?;
+        let fresh = self.cache_is_fresh();
         let body = self.seal_json(
             &Place::new(T_PROFILES, &id, "body"),
             &ProfileBody {
@@ -224,6 +275,8 @@ impl Vault {
                 params![id, created_at, body],
             )
             .map_err(db)?;
+        // Summaries do not depend on profile bodies: the cache stays.
+        self.cache_apply(fresh, |_| Ok(()));
         Ok(Profile {
             id,
             full_name: p.full_name,
@@ -254,12 +307,14 @@ impl Vault {
                 created_at: old.created_at.clone(),
             },
         )?;
+        let fresh = self.cache_is_fresh();
         self.conn
             .execute(
                 "UPDATE profiles SET body = ?2 WHERE id = ?1",
                 params![id, body],
             )
             .map_err(db)?;
+        self.cache_apply(fresh, |_| Ok(()));
         Ok(Profile {
             id: id.to_owned(),
             full_name: p.full_name,
@@ -293,9 +348,12 @@ impl Vault {
                 format!("the profile still has {n} documents; delete or move them first"),
             ));
         }
+        let fresh = self.cache_is_fresh();
         self.conn
             .execute("DELETE FROM profiles WHERE id = ?1", [id])
             .map_err(db)?;
+        // Only a profile without documents is deleted.
+        self.cache_apply(fresh, |_| Ok(()));
         Ok(())
     }
 
@@ -340,6 +398,7 @@ impl Vault {
                 attachments: att_ids.clone(),
             },
         )?;
+        let fresh = self.cache_is_fresh();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -350,11 +409,71 @@ impl Vault {
             params![id, doc.profile_id, now, hash, body],
         )
         .map_err(db)?;
+        let rowid = tx.last_insert_rowid();
         for (p, att_id) in prepared.iter().zip(&att_ids) {
             insert_attachment(&tx, &self.key, &self.rng, &id, att_id, p, &now)?;
         }
         tx.commit().map_err(db)?;
-        self.get_document(&id)
+        let stored = self.get_document(&id);
+        self.cache_apply(fresh, |docs| {
+            let d = stored.as_ref().map_err(Clone::clone)?;
+            let entry = CachedDoc {
+                created_at: d.created_at.clone(),
+                rowid,
+                summary: summary_of(d)?,
+            };
+            let at = docs.partition_point(|e| CachedDoc::order(e, &entry).is_lt());
+            docs.insert(at, entry);
+            Ok(())
+        });
+        stored
+    }
+
+    /// Whether the summary cache is built and nothing has changed since.
+    pub(crate) fn cache_is_fresh(&self) -> bool {
+        let cache = self.doc_cache.borrow();
+        let Some(c) = cache.as_ref() else {
+            return false;
+        };
+        c.total_changes == self.conn.total_changes()
+            && data_version(&self.conn).is_ok_and(|v| v == c.data_version)
+    }
+
+    /// After a write that was made while the cache was `fresh`, brings the
+    /// cache up to date with `edit` (only this vault's own changes, so the
+    /// stamp's `data_version` is kept: another connection's commit still
+    /// invalidates). A cache that was not fresh, or an edit that fails, is
+    /// dropped and rebuilt on the next listing.
+    pub(crate) fn cache_apply(
+        &self,
+        fresh: bool,
+        edit: impl FnOnce(&mut Vec<CachedDoc>) -> Result<(), VaultError>,
+    ) {
+        let mut cache = self.doc_cache.borrow_mut();
+        let kept = match cache.take() {
+            Some(mut c) if fresh => edit(&mut c.docs).ok().map(|()| {
+                c.total_changes = self.conn.total_changes();
+                c
+            }),
+            _ => None,
+        };
+        *cache = kept;
+    }
+
+    /// Replaces document `id`'s cached summary with the one of `doc`.
+    fn cache_replace(&self, fresh: bool, id: &str, doc: Result<&Document, &VaultError>) {
+        self.cache_apply(fresh, |docs| {
+            let d = doc.map_err(Clone::clone)?;
+            let e = docs
+                .iter_mut()
+                .find(|e| e.summary.id == id)
+                .ok_or_else(|| not_found("document", id))?;
+            if e.created_at != d.created_at {
+                return Err(not_found("document", id));
+            }
+            e.summary = summary_of(d)?;
+            Ok(())
+        });
     }
 
     fn check_unique(
@@ -400,6 +519,7 @@ impl Vault {
                 attachments: old.attachments.into_iter().map(|a| a.id).collect(),
             },
         )?;
+        let fresh = self.cache_is_fresh();
         self.conn
             .execute(
                 "UPDATE documents SET profile_id = ?2, updated_at = ?3, number_hash = ?4, \
@@ -407,11 +527,14 @@ impl Vault {
                 params![id, doc.profile_id, now, hash, body],
             )
             .map_err(db)?;
-        self.get_document(id)
+        let stored = self.get_document(id);
+        self.cache_replace(fresh, id, stored.as_ref());
+        stored
     }
 
     /// Deletes a document and its attachments.
     pub fn delete_document(&mut self, id: &str) -> Result<(), VaultError> {
+        let fresh = self.cache_is_fresh();
         let n = self
             .conn
             .execute("DELETE FROM documents WHERE id = ?1", [id])
@@ -419,6 +542,15 @@ impl Vault {
         if n == 0 {
             return Err(not_found("document", id));
         }
+        self.cache_apply(fresh, |docs| {
+            let before = docs.len();
+            docs.retain(|e| e.summary.id != id);
+            if docs.len() + 1 == before {
+                Ok(())
+            } else {
+                Err(not_found("document", id))
+            }
+        });
         Ok(())
     }
 
@@ -431,6 +563,7 @@ impl Vault {
         self.get_document(document_id)?;
         let p = prepare(a)?;
         let now = now_rfc3339()?;
+        let fresh = self.cache_is_fresh();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -443,11 +576,14 @@ impl Vault {
             Ok(())
         })?;
         tx.commit().map_err(db)?;
+        let stored = self.get_document(document_id);
+        self.cache_replace(fresh, document_id, stored.as_ref());
         Ok(meta)
     }
 
     /// Deletes one attachment.
     pub fn delete_attachment(&mut self, attachment_id: &str) -> Result<(), VaultError> {
+        let fresh = self.cache_is_fresh();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -480,16 +616,55 @@ impl Vault {
         })?;
         tx.execute("DELETE FROM attachments WHERE id = ?1", [attachment_id])
             .map_err(db)?;
-        tx.commit().map_err(db)
+        tx.commit().map_err(db)?;
+        let stored = self.get_document(&doc_id);
+        self.cache_replace(fresh, &doc_id, stored.as_ref());
+        Ok(())
     }
 
     /// Documents (of one profile, or all), newest first.
+    ///
+    /// Served from the summary cache (see the crate docs, "Summary cache"):
+    /// the first call after opening (or after a change the cache could not
+    /// follow) decrypts and checks every document; later calls clone the
+    /// cached summaries.
     pub fn list_documents(
         &self,
         profile_id: Option<&str>,
     ) -> Result<Vec<DocumentSummary>, VaultError> {
+        if !self.cache_is_fresh() {
+            // Stamp first: a change made while reading is then seen as stale.
+            let total_changes = self.conn.total_changes();
+            let data_version = data_version(&self.conn)?;
+            let docs = self.all_documents_ordered(None)?;
+            let docs = docs
+                .into_iter()
+                .map(|(created_at, rowid, summary, _)| CachedDoc {
+                    created_at,
+                    rowid,
+                    summary,
+                })
+                .collect();
+            *self.doc_cache.borrow_mut() = Some(DocCache {
+                total_changes,
+                data_version,
+                docs,
+            });
+        }
+        let cache = self.doc_cache.borrow();
+        let docs = cache.as_ref().map(|c| &c.docs[..]).unwrap_or_default();
+        Ok(docs
+            .iter()
+            .filter(|e| profile_id.is_none_or(|p| p == e.summary.profile_id))
+            .map(|e| e.summary.clone())
+            .collect())
+    }
+
+    /// Every document's summary read and checked from the file, bypassing
+    /// the cache (for [`Vault::integrity_check`]).
+    pub(crate) fn list_documents_uncached(&self) -> Result<Vec<DocumentSummary>, VaultError> {
         Ok(self
-            .all_documents(profile_id)?
+            .all_documents(None)?
             .into_iter()
             .map(|(s, _)| s)
             .collect())
@@ -505,10 +680,25 @@ impl Vault {
         &self,
         profile_id: Option<&str>,
     ) -> Result<Vec<(DocumentSummary, DocBody)>, VaultError> {
+        Ok(self
+            .all_documents_ordered(profile_id)?
+            .into_iter()
+            .map(|(_, _, s, b)| (s, b))
+            .collect())
+    }
+
+    /// [`Vault::all_documents`] with each document's `created_at` and rowid.
+    /// Read in rowid order and sorted here: an `ORDER BY created_at` has no
+    /// index and would make SQLite sort whole rows, bodies included.
+    #[allow(clippy::type_complexity)]
+    fn all_documents_ordered(
+        &self,
+        profile_id: Option<&str>,
+    ) -> Result<Vec<(String, i64, DocumentSummary, DocBody)>, VaultError> {
         let mut stmt = self
             .conn
             .prepare_cached(&format!(
-                "SELECT {DOC_COLUMNS} FROM documents ORDER BY created_at DESC, rowid DESC"
+                "SELECT {DOC_COLUMNS}, rowid FROM documents ORDER BY rowid DESC"
             ))
             .map_err(db)?;
         let mut rows = stmt.query([]).map_err(db)?;
@@ -518,8 +708,11 @@ impl Vault {
             if profile_id.is_some_and(|p| p != body.profile_id) {
                 continue;
             }
-            out.push((summary(id, &body)?, body));
+            let rowid: i64 = r.get(5).map_err(db)?;
+            out.push((body.created_at.clone(), rowid, summary(id, &body)?, body));
         }
+        // Stable and already by rowid DESC: ties keep that order.
+        out.sort_by(|a, b| b.0.cmp(&a.0));
         Ok(out)
     }
 
@@ -679,7 +872,7 @@ impl Vault {
         within_days: i64,
     ) -> Result<Vec<ExpiryReminder>, VaultError> {
         let mut out = Vec::new();
-        for (s, _) in self.all_documents(None)? {
+        for s in self.list_documents(None)? {
             let Some(exp) = &s.expiry_date else { continue };
             let Ok(date) = crate::validate::parse_date("expiry_date", "expiry", exp) else {
                 continue;

@@ -351,6 +351,7 @@ impl Vault {
             kdf,
             rng,
             path: path.to_owned(),
+            doc_cache: Default::default(),
         })
     }
 
@@ -696,7 +697,7 @@ impl Vault {
         self.list_profiles()?;
         // Every document: its plaintext columns and attachment rows match
         // its sealed body, and its lookup hash (if any) is its own.
-        for d in self.list_documents(None)? {
+        for d in self.list_documents_uncached()? {
             let doc = self.get_document(&d.id)?;
             let hash: Option<Vec<u8>> = self
                 .conn

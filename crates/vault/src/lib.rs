@@ -113,6 +113,35 @@
 //! `state`/`created_at` columns, and the file rolled back to an older copy:
 //! there is no file-wide MAC.
 //!
+//! # Summary cache
+//!
+//! [`Vault::list_documents`] (and [`Vault::expiry_reminders`],
+//! [`Vault::application_documents`]) are served from an in-memory list of
+//! decrypted [`DocumentSummary`]s (each with its *sealed* profile id, its
+//! `created_at` and rowid for the order), built on the first listing by
+//! opening and checking every document as described above. Every write
+//! that changes what is listed (adding, updating or deleting a document or
+//! an attachment) updates the cache from the row it just wrote and
+//! re-authenticated; profile writes keep it (summaries do not depend on
+//! profile bodies). The cache is stamped with the connection's
+//! `total_changes()` and the file's `PRAGMA data_version`: any other write
+//! (key rotation, backup import, migration, applications, PIN counters, a
+//! failed write…) or a commit by **another connection** makes the stamp
+//! stale and the next listing rebuilds it from the file.
+//!
+//! Trade-off: rows are authenticated when they are first decrypted, not
+//! on every listing. Bytes of the file changed underneath SQLite by another
+//! process while the vault is open (not through a SQLite commit, which
+//! `data_version` reveals) are not seen by listings until the cache is
+//! rebuilt (any write, or reopening); every other read
+//! ([`Vault::get_document`], attachments, search, export,
+//! [`Vault::integrity_check`], which bypasses the cache) still opens and
+//! checks the row itself, so tampering is never turned into wrong data for
+//! those, and a listing never shows a summary that did not authenticate
+//! when it was read. The cache holds decrypted titles and numbers in memory
+//! for as long as the vault is open (like any value the app has shown); it
+//! is dropped on [`Vault::lock`].
+//!
 //! # On-disk format (schema version 2)
 //!
 //! One SQLite file (WAL, `synchronous=FULL`, foreign keys on,
@@ -617,6 +646,8 @@ pub struct Vault {
     pub(crate) kdf: KdfParams,
     pub(crate) rng: SystemRandom,
     pub(crate) path: PathBuf,
+    /// Decrypted document summaries (see "Summary cache" in the crate docs).
+    pub(crate) doc_cache: std::cell::RefCell<Option<docs::DocCache>>,
 }
 
 impl std::fmt::Debug for Vault {

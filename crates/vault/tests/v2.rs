@@ -462,3 +462,95 @@ fn attachment_lists_profiles_and_links_survive_edits_rotation_and_backup() {
     assert_eq!(w.list_documents(Some(&child.id)).unwrap().len(), 1);
     assert_eq!(w.application_documents("app-1").unwrap().len(), 1);
 }
+
+/// The listing cache follows every write path: after each step the cached
+/// listing equals what a freshly opened vault (no cache) lists, and a
+/// change committed by another connection while the vault is open is seen.
+#[test]
+fn the_listing_cache_stays_coherent_with_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = MemoryKeyStore::new();
+    let path = dir.path().join("v.sqlite3");
+    let mut v = fast_vault(dir.path(), Some(&keys), Some("482915"));
+    let fresh = |v: &Vault| {
+        let listed = v.list_documents(None).unwrap();
+        let w = Vault::open(&path, &keys).unwrap();
+        assert_eq!(listed, w.list_documents(None).unwrap());
+        for p in v.list_profiles().unwrap() {
+            assert_eq!(
+                v.list_documents(Some(&p.id)).unwrap(),
+                w.list_documents(Some(&p.id)).unwrap()
+            );
+        }
+        listed
+    };
+    assert!(fresh(&v).is_empty());
+    let a = v.add_document(&cccd("self"), &[]).unwrap();
+    assert_eq!(fresh(&v).len(), 1);
+    let kid = v
+        .add_profile(&NewProfile {
+            full_name: "Đặng Thị Tí".into(),
+            relation: Relation::Child,
+            date_of_birth: Some("2019-06-01".into()),
+        })
+        .unwrap();
+    let b = v.add_document(&birth_cert(&kid.id), &[]).unwrap();
+    assert_eq!(fresh(&v)[0].id, b.id, "newest first");
+    let att = v
+        .add_attachment(
+            &a.id,
+            &NewAttachment {
+                file_name: "mat-truoc.png".into(),
+                mime: "image/png".into(),
+                bytes: png(40, 30),
+            },
+        )
+        .unwrap();
+    let l = fresh(&v);
+    assert_eq!(l.iter().find(|d| d.id == a.id).unwrap().attachment_count, 1);
+    let mut changed = cccd("self");
+    changed
+        .fields
+        .insert("full_name".into(), "Nguyễn Văn Bình An".into());
+    v.update_document(&a.id, &changed).unwrap();
+    assert!(fresh(&v).iter().any(|d| d.title == "Nguyễn Văn Bình An"));
+    let mut moved = birth_cert("self");
+    moved.fields.insert("number".into(), "124/2019".into());
+    v.update_document(&b.id, &moved).unwrap();
+    assert!(v.list_documents(Some(&kid.id)).unwrap().is_empty());
+    fresh(&v);
+    v.delete_attachment(&att.id).unwrap();
+    assert_eq!(
+        fresh(&v)
+            .iter()
+            .find(|d| d.id == a.id)
+            .unwrap()
+            .attachment_count,
+        0
+    );
+    v.delete_profile(&kid.id).unwrap();
+    fresh(&v);
+    v.rotate_key(Some("482915")).unwrap();
+    fresh(&v);
+    v.record_disclosure(&NewDisclosure {
+        channel: DisclosureChannel::Qr,
+        recipient: "UBND phường".into(),
+        purpose: "kiểm tra".into(),
+        legal_basis: "consent".into(),
+        document_ids: vec![a.id.clone()],
+    })
+    .unwrap();
+    fresh(&v);
+    v.delete_document(&b.id).unwrap();
+    assert_eq!(fresh(&v).len(), 1);
+
+    // Another connection deletes a row while the vault is open: the next
+    // listing rebuilds from the file (PRAGMA data_version moved).
+    {
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        raw.execute("DELETE FROM documents WHERE id = ?1", [&a.id])
+            .unwrap();
+    }
+    assert!(v.list_documents(None).unwrap().is_empty());
+    v.integrity_check().unwrap();
+}
