@@ -248,6 +248,33 @@ fn open_with(
     Ok(buf)
 }
 
+/// Opens a sealed blob the caller owns, in place: no second buffer. The
+/// plaintext is moved to the front of the same allocation and the buffer
+/// zeroized if anything fails after decryption started.
+fn open_owned_with(
+    key: &LessSafeKey,
+    aad: &[u8],
+    sealed: Vec<u8>,
+) -> Result<Zeroizing<Vec<u8>>, Unauthentic> {
+    let mut buf = Zeroizing::new(sealed);
+    if buf.len() < HEADER_LEN + TAG_LEN || buf[0] != FORMAT_VERSION {
+        return Err(Unauthentic);
+    }
+    let mut nonce = [0u8; NONCE_LEN];
+    nonce.copy_from_slice(&buf[1..HEADER_LEN]);
+    let len = key
+        .open_within(
+            aead::Nonce::assume_unique_for_key(nonce),
+            aead::Aad::from(aad),
+            &mut buf[..],
+            HEADER_LEN..,
+        )
+        .map_err(|_| Unauthentic)?
+        .len();
+    buf.truncate(len);
+    Ok(buf)
+}
+
 impl KeyBytes {
     /// AES-256-GCM with a caller-chosen nonce, output `ciphertext || tag`.
     /// Only for keys used once per file (the backup key), where a counter
@@ -402,6 +429,18 @@ impl VaultKey {
         place.with_aad(|aad| seal_with(&self.1, rng, aad, plaintext))
     }
 
+    /// Like [`VaultKey::open`] for a sealed blob the caller owns (read out
+    /// of SQLite as a `Vec`): decrypted in place, no second copy.
+    pub(crate) fn open_owned(
+        &self,
+        place: &Place<'_>,
+        sealed: Vec<u8>,
+    ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+        place
+            .with_aad(|aad| open_owned_with(&self.1, aad, sealed))
+            .map_err(|Unauthentic| place.tampered())
+    }
+
     /// The key for keyed-hash lookups, derived with HKDF-SHA256 under its
     /// own label: knowing lookup hashes tells nothing about record keys.
     pub(crate) fn lookup_key(&self) -> Result<LookupKey, VaultError> {
@@ -523,6 +562,33 @@ mod tests {
             assert_eq!(sealed[0], FORMAT_VERSION);
             assert_eq!(&key.open(&place, &sealed).unwrap()[..], msg);
         }
+    }
+
+    #[test]
+    fn open_owned_decrypts_in_place_and_refuses_what_open_refuses() {
+        let rng = SystemRandom::new();
+        let key = VaultKey::generate(&rng).unwrap();
+        let place = Place::new("attachments", "a", "data").with_parent("d");
+        let msg = vec![0x5Au8; 70_000];
+        let sealed = key.seal(&rng, &place, &msg).unwrap();
+        assert_eq!(
+            &key.open_owned(&place, sealed.clone()).unwrap()[..],
+            &msg[..]
+        );
+        for i in [0, 1, 12, 13, 500, sealed.len() - 1] {
+            let mut bad = sealed.clone();
+            bad[i] ^= 0x80;
+            assert!(key.open_owned(&place, bad).is_err(), "flip at {i}");
+        }
+        assert!(key.open_owned(&place, sealed[..20].to_vec()).is_err());
+        assert!(key.open_owned(&place, Vec::new()).is_err());
+        let other = Place::new("attachments", "a", "thumb").with_parent("d");
+        assert!(key.open_owned(&other, sealed).is_err());
+        // The AAD built on the stack is the documented one.
+        assert_eq!(
+            place.with_aad(|a| a.to_vec()),
+            b"cds-vault/v1|attachments|a|data|d".to_vec()
+        );
     }
 
     #[test]

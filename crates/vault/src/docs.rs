@@ -853,15 +853,14 @@ impl Vault {
             .map_err(db)?
             .ok_or_else(|| not_found("attachment", attachment_id))?;
         let doc_id = text(row, 0)?;
-        if let rusqlite::types::ValueRef::Null = row.get_ref(1).map_err(db)? {
-            return Ok(None);
+        let place = Place::new(T_ATTACHMENTS, attachment_id, col).with_parent(&doc_id);
+        // Taken as an owned Vec (SQLite's one copy out of its pages) and
+        // decrypted in place: no second buffer.
+        match row.get::<_, rusqlite::types::Value>(1).map_err(db)? {
+            rusqlite::types::Value::Null => Ok(None),
+            rusqlite::types::Value::Blob(b) => self.key.open_owned(&place, b).map(Some),
+            _ => Err(place.tampered()),
         }
-        self.open_cell(
-            row,
-            1,
-            &Place::new(T_ATTACHMENTS, attachment_id, col).with_parent(&doc_id),
-        )
-        .map(Some)
     }
 
     /// Documents expiring within `within_days` of `today`, or already
