@@ -175,8 +175,12 @@ async fn wait_count(h: &Harness, css: &str, n: usize) -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_export_then_restore_into_a_fresh_app() -> Result<()> {
+    // Outlives both apps (each harness removes its own folder).
+    let shared = tempfile::Builder::new()
+        .prefix("cds-e2e-backup-")
+        .tempdir()?;
+    let backup = shared.path().join("sao-luu").join("kho.cdsbackup");
     let source = Harness::start("backup-source", BackendPlan::Later).await?;
-    let backup = source.scratch().join("sao-luu").join("kho.cdsbackup");
     let r = async {
         source.add_cccd(&AN, Some(&sample_photo())).await?;
         add_other(&source, "Giấy chứng nhận quyền sử dụng đất").await?;

@@ -6,16 +6,22 @@
 //!   turns them into `cds-view` types.
 //! - A failure to open the vault is remembered, never "fixed" by creating a
 //!   new vault over the old one: the citizen's data stays where it is.
+//! - Start-up: keyring first; if the keyring cannot open an existing vault
+//!   that has a PIN wrap, the vault starts *locked* and the UI asks for the
+//!   PIN; with no vault and no keyring, the UI asks for a new PIN, which
+//!   creates the vault.
 //! - Submitting only queues (a local transaction). Delivery is the sync
 //!   service's job, so submit works the same offline and online.
 
 use base64::Engine as _;
 use cds_api::{Applicant, DocumentKind, DocumentRef, ServiceInfo, SubmitApplication};
 use cds_sync::{CityClient, SyncError, VaultAccess};
-use cds_vault::{Document, NewAttachment, NewDocument, OsKeyring, Vault, VaultError};
+use cds_vault::{KeyStore, NewAttachment, OsKeyring, Vault, VaultError};
 use cds_view::{
-    AppStatus, ApplicationView, AttachmentView, DeliveryState, DocumentView, ErrorKind, IpcError,
-    NewDocumentInput, SubmitInput, SyncReport,
+    AppStatus, ApplicationView, AttachmentView, BackupOp, BackupProgress, BackupSummaryView,
+    DeliveryState, DisclosureChannel, DisclosureView, DocumentInput, DocumentSummaryView,
+    DocumentView, ErrorKind, ExpiryReminderView, IpcError, NewAttachmentInput, NewDocumentInput,
+    ProfileInput, ProfileView, Relation, SubmitInput, SyncReport, VaultState,
 };
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -24,20 +30,45 @@ use crate::config::Config;
 
 /// Keyring account under the configured service that holds the vault's KEK.
 const KEYRING_ACCOUNT: &str = "vault-kek";
-/// Largest attachment the UI may send, before base64 (matches the vault).
-const MAX_ATTACHMENT_BYTES: usize = 20 * 1024 * 1024;
+/// Largest attachment, in bytes (the vault's limit; checked here first so a
+/// huge file is refused before it is decoded).
+pub const MAX_ATTACHMENT_BYTES: u64 = 20 * 1024 * 1024;
+/// Reminders cover documents expiring within this many days.
+pub const REMINDER_DAYS: i64 = 90;
 
 pub fn vault_error(e: VaultError) -> IpcError {
-    let kind = match e.kind() {
-        "keyring_unavailable" => ErrorKind::KeyringUnavailable,
-        "key_missing" | "wrong_key" => ErrorKind::VaultKeyMissing,
-        "corrupt" | "tampered" => ErrorKind::VaultCorrupt,
-        "invalid_input" => ErrorKind::InvalidInput,
-        "not_found" => ErrorKind::NotFound,
-        "disk_full" | "storage" => ErrorKind::Storage,
-        _ => ErrorKind::Internal,
-    };
-    IpcError::new(kind, e.to_string())
+    let msg = e.to_string();
+    match e {
+        VaultError::WrongPin { retry_after_secs } => {
+            IpcError::new(ErrorKind::WrongPin, msg).with_retry_after(retry_after_secs)
+        }
+        VaultError::PinLocked { retry_after_secs } => {
+            IpcError::new(ErrorKind::PinLocked, msg).with_retry_after(retry_after_secs)
+        }
+        VaultError::Invalid { field, .. } => IpcError::invalid(field, msg),
+        other => {
+            let kind = match other.kind() {
+                "keyring_unavailable" => ErrorKind::KeyringUnavailable,
+                "key_missing" | "wrong_key" => ErrorKind::VaultKeyMissing,
+                "corrupt" | "tampered" => ErrorKind::VaultCorrupt,
+                "invalid_input" => ErrorKind::InvalidInput,
+                "not_found" => ErrorKind::NotFound,
+                "disk_full" | "storage" => ErrorKind::Storage,
+                "weak_pin" => ErrorKind::WeakPin,
+                "no_pin" => ErrorKind::NoPin,
+                "duplicate" => ErrorKind::Duplicate,
+                "backup_corrupt" => ErrorKind::BackupCorrupt,
+                "wrong_passphrase" => ErrorKind::WrongPassphrase,
+                "too_large" => ErrorKind::TooLarge,
+                "unsupported_file" => ErrorKind::UnsupportedFile,
+                "vault_locked" | "locked" => ErrorKind::VaultLocked,
+                "wrong_pin" => ErrorKind::WrongPin,
+                "pin_locked" => ErrorKind::PinLocked,
+                _ => ErrorKind::Internal,
+            };
+            IpcError::new(kind, msg)
+        }
+    }
 }
 
 pub fn sync_error(e: SyncError) -> IpcError {
@@ -64,10 +95,28 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     }
 }
 
+/// Where the vault is.
+enum Slot {
+    Open(Arc<Mutex<Vault>>),
+    /// A vault file with a PIN wrap that the keyring did not open (or the
+    /// citizen locked it). `why`: the keyring's error, if that is the cause.
+    Locked {
+        why: Option<IpcError>,
+    },
+    /// No vault and no keyring: a PIN creates one.
+    NeedsPin {
+        why: IpcError,
+    },
+    /// Cannot be opened; nothing is changed on disk.
+    Failed(IpcError),
+}
+
 /// Everything the commands share.
 pub struct AppCore {
     backend_url: String,
-    vault: Result<Arc<Mutex<Vault>>, IpcError>,
+    vault_path: PathBuf,
+    keys: OsKeyring,
+    slot: Mutex<Slot>,
     client: Result<CityClient, IpcError>,
     services: Mutex<Vec<ServiceInfo>>,
     services_cache: PathBuf,
@@ -75,27 +124,36 @@ pub struct AppCore {
     /// One sync at a time: a background tick and a button press must not
     /// deliver the same queue twice concurrently (harmless, but wasteful).
     sync_gate: tokio::sync::Mutex<()>,
+    /// The running (or last) backup/restore, polled by the UI.
+    backup: Mutex<BackupProgress>,
+}
+
+fn keyring_trouble(e: &VaultError) -> bool {
+    matches!(
+        e.kind(),
+        "keyring_unavailable" | "key_missing" | "wrong_key"
+    )
 }
 
 impl AppCore {
-    /// Opens the vault in `data_dir` with the OS keyring and prepares the
-    /// backend client. Never fails: problems are kept and shown in the UI.
+    /// Opens the vault in `data_dir` with the OS keyring (or decides to ask
+    /// for the PIN) and prepares the backend client. Never fails: problems
+    /// are kept and shown in the UI.
     pub fn start(cfg: &Config, data_dir: &Path) -> AppCore {
         let keys = OsKeyring::new(&cfg.keyring_service, KEYRING_ACCOUNT);
-        let vault = std::fs::create_dir_all(data_dir)
-            .map_err(|e| {
-                IpcError::new(
-                    ErrorKind::Storage,
-                    format!("cannot create data folder {}: {e}", data_dir.display()),
-                )
-            })
-            .and_then(|()| {
-                Vault::open(&data_dir.join("vault.sqlite3"), &keys)
-                    .map(|v| Arc::new(Mutex::new(v)))
-                    .map_err(vault_error)
-            });
-        if let Err(e) = &vault {
-            tracing::error!(error = %e, "vault could not be opened");
+        let vault_path = data_dir.join("vault.sqlite3");
+        let slot = match std::fs::create_dir_all(data_dir) {
+            Err(e) => Slot::Failed(IpcError::new(
+                ErrorKind::Storage,
+                format!("cannot create data folder {}: {e}", data_dir.display()),
+            )),
+            Ok(()) => Self::open_slot(&vault_path, &keys),
+        };
+        match &slot {
+            Slot::Failed(e) => tracing::error!(error = %e, "vault could not be opened"),
+            Slot::Locked { why } => tracing::warn!(?why, "vault starts locked: PIN needed"),
+            Slot::NeedsPin { why } => tracing::warn!(error = %why, "no vault and no keyring"),
+            Slot::Open(_) => {}
         }
         let ca_path = cfg
             .ca_cert
@@ -106,12 +164,46 @@ impl AppCore {
         let services = load_catalogue(&services_cache);
         AppCore {
             backend_url: cfg.backend_url.clone(),
-            vault,
+            vault_path,
+            keys,
+            slot: Mutex::new(slot),
             client,
             services: Mutex::new(services),
             services_cache,
             last_sync_error: Mutex::new(None),
             sync_gate: tokio::sync::Mutex::new(()),
+            backup: Mutex::new(BackupProgress {
+                op: None,
+                running: false,
+                done: 0,
+                total: 0,
+                result: None,
+            }),
+        }
+    }
+
+    fn open_slot(path: &Path, keys: &dyn KeyStore) -> Slot {
+        let info = match Vault::inspect(path) {
+            Ok(i) => i,
+            Err(e) => return Slot::Failed(vault_error(e)),
+        };
+        match Vault::open(path, keys) {
+            Ok(v) => Slot::Open(Arc::new(Mutex::new(v))),
+            Err(e) if keyring_trouble(&e) && info.exists && info.pin_wrap => Slot::Locked {
+                why: Some(vault_error(e)),
+            },
+            Err(e) if e.kind() == "keyring_unavailable" && !info.exists => {
+                // `open` must not have left a file behind; if it did, it is
+                // an empty shell without a key wrap: never touch it.
+                if path.exists() {
+                    Slot::Failed(vault_error(e))
+                } else {
+                    Slot::NeedsPin {
+                        why: vault_error(e),
+                    }
+                }
+            }
+            Err(e) => Slot::Failed(vault_error(e)),
         }
     }
 
@@ -128,30 +220,64 @@ impl AppCore {
         CityClient::new(url, pem.as_deref()).map_err(sync_error)
     }
 
-    fn vault(&self) -> Result<&Arc<Mutex<Vault>>, IpcError> {
-        self.vault.as_ref().map_err(|e| {
-            IpcError::new(
+    /// The open vault, or why there is none.
+    fn vault(&self) -> Result<Arc<Mutex<Vault>>, IpcError> {
+        match &*lock(&self.slot) {
+            Slot::Open(v) => Ok(v.clone()),
+            Slot::Locked { .. } | Slot::NeedsPin { .. } => Err(IpcError::new(
+                ErrorKind::VaultLocked,
+                "the vault is locked: unlock it with your PIN",
+            )),
+            Slot::Failed(e) => Err(IpcError::new(
                 ErrorKind::VaultUnavailable,
                 format!("the vault is not open: {}", e.message),
-            )
-        })
+            )),
+        }
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut Vault) -> Result<R, VaultError>) -> Result<R, IpcError> {
+        let v = self.vault()?;
+        let mut g = lock(&v);
+        f(&mut g).map_err(vault_error)
     }
 
     pub fn status(&self) -> AppStatus {
-        let (document_count, pending_count) = match &self.vault {
-            Ok(v) => {
-                let v = lock(v);
+        let (state, vault_error, open) = match &*lock(&self.slot) {
+            Slot::Open(v) => (VaultState::Open, None, Some(v.clone())),
+            Slot::Locked { .. } => (VaultState::Locked, None, None),
+            Slot::NeedsPin { .. } => (VaultState::NeedsPin, None, None),
+            Slot::Failed(e) => (VaultState::Unavailable, Some(e.clone()), None),
+        };
+        // The file's PIN state matters only while the vault is closed.
+        let info = match &open {
+            Some(_) => None,
+            None => Vault::inspect(&self.vault_path).ok(),
+        };
+        let keyring_available = match &*lock(&self.slot) {
+            Slot::Locked { why: Some(e) } | Slot::Failed(e) | Slot::NeedsPin { why: e } => {
+                e.kind != ErrorKind::KeyringUnavailable
+            }
+            _ => true,
+        };
+        let (document_count, pending_count, has_pin) = match open {
+            Some(v) => {
+                let v = lock(&v);
                 (
-                    v.list_documents().map(|d| d.len() as u32).unwrap_or(0),
+                    v.list_documents(None).map(|d| d.len() as u32).unwrap_or(0),
                     v.pending_applications()
                         .map(|p| p.len() as u32)
                         .unwrap_or(0),
+                    v.has_pin(),
                 )
             }
-            Err(_) => (0, 0),
+            None => (0, 0, info.as_ref().map(|i| i.pin_wrap).unwrap_or(false)),
         };
         AppStatus {
-            vault_error: self.vault.as_ref().err().cloned(),
+            vault_state: state,
+            vault_error,
+            has_pin,
+            keyring_available,
+            pin_retry_after_secs: info.map(|i| i.pin_retry_after_secs).unwrap_or(0),
             backend_url: self.backend_url.clone(),
             document_count,
             pending_count,
@@ -159,63 +285,333 @@ impl AppCore {
         }
     }
 
-    pub fn list_documents(&self) -> Result<Vec<DocumentView>, IpcError> {
-        let docs = lock(self.vault()?).list_documents().map_err(vault_error)?;
-        Ok(docs.into_iter().map(document_view).collect())
+    // ---- PIN, lock, unlock ----------------------------------------------
+
+    /// Creates the vault protected by a PIN (no keyring on this machine).
+    pub fn create_vault_with_pin(&self, pin: &str) -> Result<(), IpcError> {
+        let mut slot = lock(&self.slot);
+        if !matches!(*slot, Slot::NeedsPin { .. }) {
+            return Err(IpcError::new(
+                ErrorKind::InvalidInput,
+                "a vault already exists on this device",
+            ));
+        }
+        let v = Vault::create(&self.vault_path, None, Some(pin)).map_err(vault_error)?;
+        *slot = Slot::Open(Arc::new(Mutex::new(v)));
+        Ok(())
+    }
+
+    /// Unlocks a locked vault with the PIN. Wrong PINs are counted by the
+    /// vault (in the file, so restarts do not reset the delay).
+    pub fn unlock(&self, pin: &str) -> Result<(), IpcError> {
+        let mut slot = lock(&self.slot);
+        match &*slot {
+            Slot::Open(_) => return Ok(()),
+            Slot::Locked { .. } => {}
+            Slot::NeedsPin { .. } => {
+                return Err(IpcError::new(ErrorKind::NoPin, "there is no vault yet"))
+            }
+            Slot::Failed(e) => return Err(e.clone()),
+        }
+        let mut v = Vault::unlock_with_pin(&self.vault_path, pin).map_err(vault_error)?;
+        // The keyring may be back (or never had the key): give it a wrap so
+        // the next start opens without the PIN. Best effort.
+        let has_keyring_wrap = Vault::inspect(&self.vault_path)
+            .map(|i| i.keyring_wrap)
+            .unwrap_or(true);
+        if !has_keyring_wrap {
+            if let Err(e) = v.add_keyring_wrap(&self.keys) {
+                tracing::info!(error = %e, "keyring wrap not added");
+            }
+        }
+        *slot = Slot::Open(Arc::new(Mutex::new(v)));
+        Ok(())
+    }
+
+    /// Locks the vault: the key is dropped and zeroized; the PIN opens it
+    /// again. Refused without a PIN (nothing could unlock it this session).
+    pub fn lock_vault(&self) -> Result<(), IpcError> {
+        let mut slot = lock(&self.slot);
+        let has_pin = match &*slot {
+            Slot::Open(v) => lock(v).has_pin(),
+            _ => return Ok(()),
+        };
+        if !has_pin {
+            return Err(IpcError::new(
+                ErrorKind::NoPin,
+                "set a PIN before locking the vault",
+            ));
+        }
+        let old = std::mem::replace(&mut *slot, Slot::Locked { why: None });
+        if let Slot::Open(arc) = old {
+            // Zeroize now if nobody else holds it; otherwise it is dropped
+            // (and zeroized) when the last user (a sync in flight) finishes.
+            if let Ok(m) = Arc::try_unwrap(arc) {
+                match m.into_inner() {
+                    Ok(v) => v.lock(),
+                    Err(p) => p.into_inner().lock(),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn set_pin(&self, pin: &str) -> Result<(), IpcError> {
+        self.with(|v| v.set_pin(pin))
+    }
+
+    pub fn change_pin(&self, old: &str, new: &str) -> Result<(), IpcError> {
+        self.with(|v| v.change_pin(old, new))
+    }
+
+    // ---- profiles ---------------------------------------------------------
+
+    pub fn list_profiles(&self) -> Result<Vec<ProfileView>, IpcError> {
+        Ok(self
+            .with(|v| v.list_profiles())?
+            .into_iter()
+            .map(profile_view)
+            .collect())
+    }
+
+    pub fn add_profile(&self, input: ProfileInput) -> Result<ProfileView, IpcError> {
+        let p = new_profile(input)?;
+        self.with(|v| v.add_profile(&p)).map(profile_view)
+    }
+
+    pub fn update_profile(&self, id: &str, input: ProfileInput) -> Result<ProfileView, IpcError> {
+        let p = new_profile(input)?;
+        self.with(|v| v.update_profile(id, &p)).map(profile_view)
+    }
+
+    pub fn delete_profile(&self, id: &str) -> Result<(), IpcError> {
+        self.with(|v| v.delete_profile(id))
+    }
+
+    // ---- documents --------------------------------------------------------
+
+    pub fn list_documents(
+        &self,
+        profile_id: Option<&str>,
+    ) -> Result<Vec<DocumentSummaryView>, IpcError> {
+        self.with(|v| {
+            let list = v.list_documents(profile_id)?;
+            Ok(list.into_iter().map(|s| summary_view(v, s)).collect())
+        })
+    }
+
+    pub fn search_documents(
+        &self,
+        profile_id: Option<&str>,
+        query: &str,
+    ) -> Result<Vec<DocumentSummaryView>, IpcError> {
+        self.with(|v| {
+            let list = if query.trim().is_empty() {
+                v.list_documents(profile_id)?
+            } else {
+                v.search_documents(profile_id, query)?
+            };
+            Ok(list.into_iter().map(|s| summary_view(v, s)).collect())
+        })
+    }
+
+    pub fn get_document(&self, id: &str) -> Result<DocumentView, IpcError> {
+        self.with(|v| v.get_document(id)).map(document_view)
     }
 
     pub fn add_document(&self, input: NewDocumentInput) -> Result<DocumentView, IpcError> {
-        let mut attachments = Vec::with_capacity(input.attachments.len());
-        for a in input.attachments {
-            // Reject before decoding a huge string into memory twice.
-            if a.data_base64.len() / 4 * 3 > MAX_ATTACHMENT_BYTES + 3 {
-                return Err(IpcError::new(
-                    ErrorKind::InvalidInput,
-                    format!("{} is larger than 20 MB", a.file_name),
-                ));
-            }
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(a.data_base64.as_bytes())
-                .map_err(|e| {
-                    IpcError::new(
-                        ErrorKind::InvalidInput,
-                        format!("{} could not be read: {e}", a.file_name),
-                    )
-                })?;
-            attachments.push(NewAttachment {
-                file_name: a.file_name,
-                mime: a.mime,
-                bytes,
-            });
-        }
-        let doc = NewDocument {
-            kind: input.kind,
-            number: input.number,
-            full_name: input.full_name,
-            date_of_birth: input.date_of_birth,
-            attachments,
-        };
-        let saved = lock(self.vault()?)
-            .add_document(&doc)
-            .map_err(vault_error)?;
-        Ok(document_view(saved))
+        let attachments = input
+            .attachments
+            .into_iter()
+            .map(decode_attachment)
+            .collect::<Result<Vec<_>, _>>()?;
+        let doc = document_input(input.document);
+        self.with(|v| v.add_document(&doc, &attachments))
+            .map(document_view)
     }
 
+    pub fn update_document(
+        &self,
+        id: &str,
+        input: DocumentInput,
+    ) -> Result<DocumentView, IpcError> {
+        let doc = document_input(input);
+        self.with(|v| v.update_document(id, &doc))
+            .map(document_view)
+    }
+
+    pub fn delete_document(&self, id: &str) -> Result<(), IpcError> {
+        self.with(|v| v.delete_document(id))
+    }
+
+    pub fn add_attachment(
+        &self,
+        document_id: &str,
+        input: NewAttachmentInput,
+    ) -> Result<AttachmentView, IpcError> {
+        let a = decode_attachment(input)?;
+        self.with(|v| v.add_attachment(document_id, &a))
+            .map(attachment_view)
+    }
+
+    /// Adds a file by its path, checking its size from the file's metadata
+    /// before reading a byte of it.
+    pub fn add_attachment_from_path(
+        &self,
+        document_id: &str,
+        path: &Path,
+    ) -> Result<AttachmentView, IpcError> {
+        let a = read_attachment_file(path)?;
+        self.with(|v| v.add_attachment(document_id, &a))
+            .map(attachment_view)
+    }
+
+    pub fn delete_attachment(&self, id: &str) -> Result<(), IpcError> {
+        self.with(|v| v.delete_attachment(id))
+    }
+
+    /// The whole attachment as a `data:` URL (for "open" / a full view).
     pub fn attachment_data_url(&self, id: &str) -> Result<String, IpcError> {
-        let vault = lock(self.vault()?);
-        let mime = vault
-            .list_documents()
-            .map_err(vault_error)?
+        self.with(|v| {
+            let mime = find_attachment_mime(v, id)?;
+            let bytes = v.attachment_bytes(id)?;
+            Ok(data_url(&mime, &bytes))
+        })
+    }
+
+    /// The attachment's JPEG thumbnail as a `data:` URL; `None` when it has
+    /// none (a PDF).
+    pub fn thumbnail_data_url(&self, id: &str) -> Result<Option<String>, IpcError> {
+        self.with(|v| Ok(v.thumbnail(id)?.map(|b| data_url("image/jpeg", &b))))
+    }
+
+    pub fn expiry_reminders(&self) -> Result<Vec<ExpiryReminderView>, IpcError> {
+        let today = time::OffsetDateTime::now_utc().date();
+        Ok(self
+            .with(|v| v.expiry_reminders(today, REMINDER_DAYS))?
             .into_iter()
-            .flat_map(|d| d.attachments)
-            .find(|a| a.id == id)
-            .map(|a| a.mime)
-            .ok_or_else(|| IpcError::new(ErrorKind::NotFound, format!("no attachment {id}")))?;
-        let bytes = vault.attachment_bytes(id).map_err(vault_error)?;
-        Ok(format!(
-            "data:{mime};base64,{}",
-            base64::engine::general_purpose::STANDARD.encode(&bytes[..])
-        ))
+            .map(|r| ExpiryReminderView {
+                document_id: r.document_id,
+                profile_id: r.profile_id,
+                kind: r.kind,
+                title: r.title,
+                expiry_date: r.expiry_date,
+                days_left: r.days_left,
+            })
+            .collect())
+    }
+
+    pub fn access_log(&self) -> Result<Vec<DisclosureView>, IpcError> {
+        Ok(self
+            .with(|v| v.access_log())?
+            .into_iter()
+            .map(|d| DisclosureView {
+                id: d.id,
+                at: d.at,
+                channel: match d.channel {
+                    cds_vault::DisclosureChannel::Application => DisclosureChannel::Application,
+                    cds_vault::DisclosureChannel::Qr => DisclosureChannel::Qr,
+                    cds_vault::DisclosureChannel::Export => DisclosureChannel::Export,
+                    cds_vault::DisclosureChannel::Backup => DisclosureChannel::Backup,
+                },
+                recipient: d.recipient,
+                purpose: d.purpose,
+                legal_basis: d.legal_basis,
+                document_ids: d.document_ids,
+                summary: d.summary,
+            })
+            .collect())
+    }
+
+    pub fn application_documents(&self, key: &str) -> Result<Vec<DocumentSummaryView>, IpcError> {
+        self.with(|v| {
+            let list = v.application_documents(key)?;
+            Ok(list.into_iter().map(|s| summary_view(v, s)).collect())
+        })
+    }
+
+    // ---- backup -----------------------------------------------------------
+
+    pub fn backup_progress(&self) -> BackupProgress {
+        lock(&self.backup).clone()
+    }
+
+    /// Exports (or imports) a backup, updating [`Self::backup_progress`] as
+    /// it goes. Blocking: call from a worker thread.
+    pub fn run_backup(
+        &self,
+        op: BackupOp,
+        path: &str,
+        passphrase: &str,
+    ) -> Result<BackupSummaryView, IpcError> {
+        {
+            let mut p = lock(&self.backup);
+            if p.running {
+                return Err(IpcError::new(
+                    ErrorKind::Busy,
+                    "a backup or restore is already running",
+                ));
+            }
+            *p = BackupProgress {
+                op: Some(op),
+                running: true,
+                done: 0,
+                total: 0,
+                result: None,
+            };
+        }
+        let result = self.run_backup_inner(op, path, passphrase);
+        let mut p = lock(&self.backup);
+        p.running = false;
+        if result.is_ok() {
+            p.done = p.total.max(p.done);
+        }
+        p.result = Some(result.clone());
+        result
+    }
+
+    fn run_backup_inner(
+        &self,
+        op: BackupOp,
+        path: &str,
+        passphrase: &str,
+    ) -> Result<BackupSummaryView, IpcError> {
+        let path = PathBuf::from(path.trim());
+        if path.as_os_str().is_empty() {
+            return Err(IpcError::invalid("path", "choose where the backup file is"));
+        }
+        if op == BackupOp::Import && !path.is_file() {
+            return Err(IpcError::invalid(
+                "path",
+                format!("there is no file at {}", path.display()),
+            ));
+        }
+        if op == BackupOp::Export {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    IpcError::new(
+                        ErrorKind::Storage,
+                        format!("cannot create {}: {e}", dir.display()),
+                    )
+                })?;
+            }
+        }
+        let mut progress = |done: u64, total: u64| {
+            let mut p = lock(&self.backup);
+            p.done = done;
+            p.total = total;
+        };
+        let summary = self.with(|v| match op {
+            BackupOp::Export => v.export_backup(&path, passphrase, &mut progress),
+            BackupOp::Import => v.import_backup(&path, passphrase, &mut progress),
+        })?;
+        Ok(BackupSummaryView {
+            profiles: summary.profiles,
+            documents: summary.documents,
+            attachments: summary.attachments,
+            applications: summary.applications,
+            bytes: summary.bytes,
+        })
     }
 
     pub fn list_services(&self) -> Vec<ServiceInfo> {
@@ -223,7 +619,10 @@ impl AppCore {
     }
 
     fn service(&self, code: &str) -> Option<ServiceInfo> {
-        lock(&self.services).iter().find(|s| s.code == code).cloned()
+        lock(&self.services)
+            .iter()
+            .find(|s| s.code == code)
+            .cloned()
     }
 
     /// Queues an application. The idempotency key is made here, at the
@@ -235,8 +634,9 @@ impl AppCore {
                 format!("unknown service {}", input.service_code),
             )
         })?;
-        let mut vault = lock(self.vault()?);
-        let mut docs: Vec<Document> = Vec::new();
+        let vault = self.vault()?;
+        let mut vault = lock(&vault);
+        let mut docs: Vec<cds_vault::Document> = Vec::new();
         for id in &input.document_ids {
             docs.push(vault.get_document(id).map_err(vault_error)?);
         }
@@ -261,21 +661,22 @@ impl AppCore {
                     "a CCCD is needed to identify the applicant",
                 )
             })?;
+        let field = |d: &cds_vault::Document, k: &str| d.fields.get(k).cloned().unwrap_or_default();
         let submission = SubmitApplication {
             idempotency_key: uuid::Uuid::new_v4().to_string(),
             service_code: service.code.clone(),
             applicant: Applicant {
-                id_number: id_card.number.clone(),
-                full_name: id_card.full_name.clone(),
-                date_of_birth: id_card.date_of_birth.clone(),
+                id_number: field(id_card, "number"),
+                full_name: field(id_card, "full_name"),
+                date_of_birth: field(id_card, "date_of_birth"),
             },
             documents: docs
                 .iter()
                 .map(|d| DocumentRef {
                     kind: d.kind,
-                    number: d.number.clone(),
-                    full_name: d.full_name.clone(),
-                    date_of_birth: d.date_of_birth.clone(),
+                    number: field(d, "number"),
+                    full_name: doc_title(d),
+                    date_of_birth: field(d, "date_of_birth"),
                     attachment_count: d.attachments.len() as u32,
                 })
                 .collect(),
@@ -294,9 +695,7 @@ impl AppCore {
     }
 
     pub fn list_applications(&self) -> Result<Vec<ApplicationView>, IpcError> {
-        let records = lock(self.vault()?)
-            .list_applications()
-            .map_err(vault_error)?;
+        let records = self.with(|v| v.list_applications())?;
         Ok(records
             .into_iter()
             .map(|r| self.application_view(r))
@@ -305,14 +704,12 @@ impl AppCore {
 
     fn application_view(&self, r: cds_vault::ApplicationRecord) -> ApplicationView {
         let svc = self.service(&r.submission.service_code);
-        let (name_vi, name_en) = svc
-            .map(|s| (s.name_vi, s.name_en))
-            .unwrap_or_else(|| {
-                (
-                    r.submission.service_code.clone(),
-                    r.submission.service_code.clone(),
-                )
-            });
+        let (name_vi, name_en) = svc.map(|s| (s.name_vi, s.name_en)).unwrap_or_else(|| {
+            (
+                r.submission.service_code.clone(),
+                r.submission.service_code.clone(),
+            )
+        });
         let last_error = match (&r.receipt, &r.last_error) {
             (None, Some(msg)) => Some(classify_stored_error(msg)),
             _ => None,
@@ -346,7 +743,7 @@ impl AppCore {
 
     async fn sync_inner(&self) -> SyncReport {
         let vault = match self.vault() {
-            Ok(v) => v.clone(),
+            Ok(v) => v,
             Err(e) => {
                 return SyncReport {
                     delivered: 0,
@@ -438,8 +835,8 @@ impl AppCore {
 
     /// Whether the outbox holds anything (for the background tick).
     pub fn has_pending(&self) -> bool {
-        match &self.vault {
-            Ok(v) => lock(v)
+        match self.vault() {
+            Ok(v) => lock(&v)
                 .pending_applications()
                 .map(|p| !p.is_empty())
                 .unwrap_or(false),
@@ -473,24 +870,237 @@ fn classify_stored_error(msg: &str) -> IpcError {
     IpcError::new(kind, msg)
 }
 
-fn document_view(d: Document) -> DocumentView {
+fn profile_view(p: cds_vault::Profile) -> ProfileView {
+    ProfileView {
+        id: p.id,
+        full_name: p.full_name,
+        relation: match p.relation {
+            cds_vault::Relation::SelfPerson => Relation::SelfPerson,
+            cds_vault::Relation::Child => Relation::Child,
+            cds_vault::Relation::Parent => Relation::Parent,
+            cds_vault::Relation::Spouse => Relation::Spouse,
+            cds_vault::Relation::Other => Relation::Other,
+        },
+        date_of_birth: p.date_of_birth,
+    }
+}
+
+fn new_profile(input: ProfileInput) -> Result<cds_vault::NewProfile, IpcError> {
+    let full_name = input
+        .full_name
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if full_name.is_empty() {
+        return Err(IpcError::invalid("full_name", "the name is empty"));
+    }
+    Ok(cds_vault::NewProfile {
+        full_name,
+        relation: match input.relation {
+            Relation::SelfPerson => cds_vault::Relation::SelfPerson,
+            Relation::Child => cds_vault::Relation::Child,
+            Relation::Parent => cds_vault::Relation::Parent,
+            Relation::Spouse => cds_vault::Relation::Spouse,
+            Relation::Other => cds_vault::Relation::Other,
+        },
+        date_of_birth: input.date_of_birth.filter(|d| !d.trim().is_empty()),
+    })
+}
+
+fn document_input(d: DocumentInput) -> cds_vault::DocumentInput {
+    cds_vault::DocumentInput {
+        profile_id: d.profile_id,
+        kind: d.kind,
+        fields: d
+            .fields
+            .into_iter()
+            .map(|(k, v)| (k, v.trim().to_owned()))
+            .filter(|(_, v)| !v.is_empty())
+            .collect(),
+        custom_fields: d.custom_fields,
+    }
+}
+
+fn attachment_view(a: cds_vault::AttachmentMeta) -> AttachmentView {
+    AttachmentView {
+        id: a.id,
+        file_name: a.file_name,
+        mime: a.mime,
+        size: a.size,
+        has_thumbnail: a.has_thumbnail,
+    }
+}
+
+fn doc_title(d: &cds_vault::Document) -> String {
+    d.fields
+        .get("full_name")
+        .or_else(|| d.fields.get("title"))
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn document_view(d: cds_vault::Document) -> DocumentView {
     DocumentView {
         id: d.id,
+        profile_id: d.profile_id,
         kind: d.kind,
-        number: d.number,
-        full_name: d.full_name,
-        date_of_birth: d.date_of_birth,
-        attachments: d
+        fields: d.fields,
+        custom_fields: d.custom_fields,
+        attachments: d.attachments.into_iter().map(attachment_view).collect(),
+        created_at: d.created_at,
+        updated_at: d.updated_at,
+    }
+}
+
+/// A list entry, with the date of birth and a picture for the card (read
+/// from the document only when it has attachments or a birth date to show).
+fn summary_view(v: &Vault, s: cds_vault::DocumentSummary) -> DocumentSummaryView {
+    let full = v.get_document(&s.id).ok();
+    let date_of_birth = full
+        .as_ref()
+        .and_then(|d| d.fields.get("date_of_birth").cloned())
+        .unwrap_or_default();
+    let (thumbnail_id, has_pdf) = match &full {
+        Some(d) => (
+            d.attachments
+                .iter()
+                .find(|a| a.has_thumbnail)
+                .map(|a| a.id.clone()),
+            d.attachments.iter().any(|a| a.mime == "application/pdf"),
+        ),
+        None => (None, false),
+    };
+    DocumentSummaryView {
+        id: s.id,
+        profile_id: s.profile_id,
+        kind: s.kind,
+        title: s.title,
+        number: s.number,
+        date_of_birth,
+        expiry_date: s.expiry_date,
+        attachment_count: s.attachment_count,
+        thumbnail_id,
+        has_pdf,
+        updated_at: s.updated_at,
+    }
+}
+
+fn find_attachment_mime(v: &Vault, id: &str) -> Result<String, VaultError> {
+    // Attachments are few per document; the vault has no lookup by
+    // attachment id alone, so search the documents that have any.
+    for s in v.list_documents(None)? {
+        if s.attachment_count == 0 {
+            continue;
+        }
+        if let Some(a) = v
+            .get_document(&s.id)?
             .attachments
             .into_iter()
-            .map(|a| AttachmentView {
-                id: a.id,
-                file_name: a.file_name,
-                mime: a.mime,
-                size: a.size,
-            })
-            .collect(),
-        created_at: d.created_at,
+            .find(|a| a.id == id)
+        {
+            return Ok(a.mime);
+        }
+    }
+    Err(VaultError::NotFound {
+        what: "attachment",
+        id: id.to_owned(),
+    })
+}
+
+fn data_url(mime: &str, bytes: &[u8]) -> String {
+    format!(
+        "data:{mime};base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}
+
+fn too_large(name: &str) -> IpcError {
+    IpcError::new(ErrorKind::TooLarge, format!("{name} is larger than 20 MB"))
+}
+
+/// Decodes a picked file sent as base64, refusing an oversized one before
+/// decoding it.
+fn decode_attachment(a: NewAttachmentInput) -> Result<NewAttachment, IpcError> {
+    // base64 is 4 characters per 3 bytes.
+    if (a.data_base64.len() as u64) / 4 * 3 > MAX_ATTACHMENT_BYTES + 3 {
+        return Err(too_large(&a.file_name));
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(a.data_base64.as_bytes())
+        .map_err(|e| {
+            IpcError::invalid(
+                "attachment",
+                format!("{} could not be read: {e}", a.file_name),
+            )
+        })?;
+    if bytes.len() as u64 > MAX_ATTACHMENT_BYTES {
+        return Err(too_large(&a.file_name));
+    }
+    let mime = sniff_mime(&bytes).ok_or_else(|| {
+        IpcError::new(
+            ErrorKind::UnsupportedFile,
+            format!(
+                "{} is not an image (JPEG, PNG, WebP, GIF) or a PDF",
+                a.file_name
+            ),
+        )
+    })?;
+    Ok(NewAttachment {
+        file_name: a.file_name,
+        mime: mime.to_owned(),
+        bytes,
+    })
+}
+
+/// Reads a file from disk for attaching: size from metadata first, so a
+/// 200 MB file is refused without being read.
+pub fn read_attachment_file(path: &Path) -> Result<NewAttachment, IpcError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".to_owned());
+    let meta = std::fs::metadata(path).map_err(|e| {
+        IpcError::invalid("attachment", format!("cannot open {}: {e}", path.display()))
+    })?;
+    if !meta.is_file() {
+        return Err(IpcError::invalid(
+            "attachment",
+            format!("{} is not a file", path.display()),
+        ));
+    }
+    if meta.len() > MAX_ATTACHMENT_BYTES {
+        return Err(too_large(&name));
+    }
+    let bytes = std::fs::read(path).map_err(|e| {
+        IpcError::invalid("attachment", format!("cannot read {}: {e}", path.display()))
+    })?;
+    let mime = sniff_mime(&bytes).ok_or_else(|| {
+        IpcError::new(
+            ErrorKind::UnsupportedFile,
+            format!("{name} is not an image (JPEG, PNG, WebP, GIF) or a PDF"),
+        )
+    })?;
+    Ok(NewAttachment {
+        file_name: name,
+        mime: mime.to_owned(),
+        bytes,
+    })
+}
+
+/// The type of a file by its first bytes (never by its name).
+pub fn sniff_mime(b: &[u8]) -> Option<&'static str> {
+    if b.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if b.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if b.starts_with(b"GIF87a") || b.starts_with(b"GIF89a") {
+        Some("image/gif")
+    } else if b.len() >= 12 && &b[..4] == b"RIFF" && &b[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else if b.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else {
+        None
     }
 }
 

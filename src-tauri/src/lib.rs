@@ -11,9 +11,12 @@ pub mod core;
 include!("command_names.rs");
 
 use cds_view::{
-    AppStatus, ApplicationView, DocumentView, IpcError, NewDocumentInput, ServiceInfo,
-    SubmitInput, SyncReport,
+    AppStatus, ApplicationView, AttachmentView, BackupInput, BackupOp, BackupProgress,
+    BackupSummaryView, DisclosureView, DocumentInput, DocumentSummaryView, DocumentView, ErrorKind,
+    ExpiryReminderView, IpcError, NewAttachmentInput, NewDocumentInput, ProfileInput, ProfileView,
+    ServiceInfo, SubmitInput, SyncReport,
 };
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tauri::Manager;
@@ -25,31 +28,190 @@ const SYNC_TICK: Duration = Duration::from_secs(5);
 
 type Core<'a> = tauri::State<'a, Arc<AppCore>>;
 
-#[tauri::command]
-fn app_status(core: Core<'_>) -> AppStatus {
-    core.status()
+/// Runs vault work on a worker thread: a command that waits for the vault
+/// (encrypting a 20 MB photo, a backup in progress) never blocks the
+/// window's main thread.
+async fn blocking<R: Send + 'static>(
+    core: &Core<'_>,
+    f: impl FnOnce(&AppCore) -> Result<R, IpcError> + Send + 'static,
+) -> Result<R, IpcError> {
+    let core = core.inner().clone();
+    tauri::async_runtime::spawn_blocking(move || f(&core))
+        .await
+        .map_err(|e| IpcError::new(ErrorKind::Internal, e.to_string()))?
 }
 
 #[tauri::command]
-fn list_documents(core: Core<'_>) -> Result<Vec<DocumentView>, IpcError> {
-    core.list_documents()
+async fn app_status(core: Core<'_>) -> Result<AppStatus, IpcError> {
+    blocking(&core, |c| Ok(c.status())).await
+}
+
+#[tauri::command]
+async fn create_vault_with_pin(core: Core<'_>, pin: String) -> Result<(), IpcError> {
+    blocking(&core, move |c| c.create_vault_with_pin(&pin)).await
+}
+
+#[tauri::command]
+async fn unlock_vault(core: Core<'_>, pin: String) -> Result<(), IpcError> {
+    blocking(&core, move |c| c.unlock(&pin)).await
+}
+
+#[tauri::command]
+async fn lock_vault(core: Core<'_>) -> Result<(), IpcError> {
+    blocking(&core, |c| c.lock_vault()).await
+}
+
+#[tauri::command]
+async fn set_pin(core: Core<'_>, pin: String) -> Result<(), IpcError> {
+    blocking(&core, move |c| c.set_pin(&pin)).await
+}
+
+#[tauri::command]
+async fn change_pin(core: Core<'_>, old_pin: String, new_pin: String) -> Result<(), IpcError> {
+    blocking(&core, move |c| c.change_pin(&old_pin, &new_pin)).await
+}
+
+#[tauri::command]
+async fn list_profiles(core: Core<'_>) -> Result<Vec<ProfileView>, IpcError> {
+    blocking(&core, |c| c.list_profiles()).await
+}
+
+#[tauri::command]
+async fn add_profile(core: Core<'_>, input: ProfileInput) -> Result<ProfileView, IpcError> {
+    blocking(&core, move |c| c.add_profile(input)).await
+}
+
+#[tauri::command]
+async fn update_profile(
+    core: Core<'_>,
+    id: String,
+    input: ProfileInput,
+) -> Result<ProfileView, IpcError> {
+    blocking(&core, move |c| c.update_profile(&id, input)).await
+}
+
+#[tauri::command]
+async fn delete_profile(core: Core<'_>, id: String) -> Result<(), IpcError> {
+    blocking(&core, move |c| c.delete_profile(&id)).await
+}
+
+#[tauri::command]
+async fn list_documents(
+    core: Core<'_>,
+    profile_id: Option<String>,
+) -> Result<Vec<DocumentSummaryView>, IpcError> {
+    blocking(&core, move |c| c.list_documents(profile_id.as_deref())).await
+}
+
+#[tauri::command]
+async fn search_documents(
+    core: Core<'_>,
+    profile_id: Option<String>,
+    query: String,
+) -> Result<Vec<DocumentSummaryView>, IpcError> {
+    blocking(&core, move |c| {
+        c.search_documents(profile_id.as_deref(), &query)
+    })
+    .await
+}
+
+#[tauri::command]
+async fn get_document(core: Core<'_>, id: String) -> Result<DocumentView, IpcError> {
+    blocking(&core, move |c| c.get_document(&id)).await
 }
 
 #[tauri::command]
 async fn add_document(core: Core<'_>, input: NewDocumentInput) -> Result<DocumentView, IpcError> {
-    // Encryption of a 20 MB photo takes a moment: keep it off the UI thread.
-    let core = core.inner().clone();
-    tauri::async_runtime::spawn_blocking(move || core.add_document(input))
-        .await
-        .map_err(|e| IpcError::new(cds_view::ErrorKind::Internal, e.to_string()))?
+    blocking(&core, move |c| c.add_document(input)).await
 }
 
 #[tauri::command]
-async fn attachment_data_url(core: Core<'_>, id: String) -> Result<String, IpcError> {
-    let core = core.inner().clone();
-    tauri::async_runtime::spawn_blocking(move || core.attachment_data_url(&id))
-        .await
-        .map_err(|e| IpcError::new(cds_view::ErrorKind::Internal, e.to_string()))?
+async fn update_document(
+    core: Core<'_>,
+    id: String,
+    input: DocumentInput,
+) -> Result<DocumentView, IpcError> {
+    blocking(&core, move |c| c.update_document(&id, input)).await
+}
+
+#[tauri::command]
+async fn delete_document(core: Core<'_>, id: String) -> Result<(), IpcError> {
+    blocking(&core, move |c| c.delete_document(&id)).await
+}
+
+#[tauri::command]
+async fn add_attachment(
+    core: Core<'_>,
+    document_id: String,
+    input: NewAttachmentInput,
+) -> Result<AttachmentView, IpcError> {
+    blocking(&core, move |c| c.add_attachment(&document_id, input)).await
+}
+
+#[tauri::command]
+async fn delete_attachment(core: Core<'_>, id: String) -> Result<(), IpcError> {
+    blocking(&core, move |c| c.delete_attachment(&id)).await
+}
+
+#[tauri::command]
+async fn thumbnail_data_url(core: Core<'_>, id: String) -> Result<Option<String>, IpcError> {
+    blocking(&core, move |c| c.thumbnail_data_url(&id)).await
+}
+
+#[tauri::command]
+async fn expiry_reminders(core: Core<'_>) -> Result<Vec<ExpiryReminderView>, IpcError> {
+    blocking(&core, |c| c.expiry_reminders()).await
+}
+
+#[tauri::command]
+async fn access_log(core: Core<'_>) -> Result<Vec<DisclosureView>, IpcError> {
+    blocking(&core, |c| c.access_log()).await
+}
+
+#[tauri::command]
+async fn application_documents(
+    core: Core<'_>,
+    key: String,
+) -> Result<Vec<DocumentSummaryView>, IpcError> {
+    blocking(&core, move |c| c.application_documents(&key)).await
+}
+
+/// Where a new backup goes unless the citizen types another path: their
+/// Documents folder (or Downloads, or home), with today's date in the name.
+#[tauri::command]
+fn default_backup_path(app: tauri::AppHandle) -> String {
+    let dir = app
+        .path()
+        .document_dir()
+        .or_else(|_| app.path().download_dir())
+        .or_else(|_| app.path().home_dir())
+        .unwrap_or_else(|_| PathBuf::from("."));
+    let today = time::OffsetDateTime::now_utc().date();
+    dir.join(format!("cong-dan-so-{today}.cdsbackup"))
+        .display()
+        .to_string()
+}
+
+#[tauri::command]
+async fn export_backup(core: Core<'_>, input: BackupInput) -> Result<BackupSummaryView, IpcError> {
+    blocking(&core, move |c| {
+        c.run_backup(BackupOp::Export, &input.path, &input.passphrase)
+    })
+    .await
+}
+
+#[tauri::command]
+async fn import_backup(core: Core<'_>, input: BackupInput) -> Result<BackupSummaryView, IpcError> {
+    blocking(&core, move |c| {
+        c.run_backup(BackupOp::Import, &input.path, &input.passphrase)
+    })
+    .await
+}
+
+/// Polled by the backup screen's progress bar while a backup runs.
+#[tauri::command]
+fn backup_progress(core: Core<'_>) -> BackupProgress {
+    core.backup_progress()
 }
 
 #[tauri::command]
@@ -62,10 +224,10 @@ async fn submit_application(
     core: Core<'_>,
     input: SubmitInput,
 ) -> Result<ApplicationView, IpcError> {
-    let core = core.inner().clone();
-    let view = core.submit_application(input)?;
+    let view = blocking(&core, move |c| c.submit_application(input)).await?;
     // Try to deliver at once; if the city is unreachable it stays queued and
     // the background tick retries.
+    let core = core.inner().clone();
     tauri::async_runtime::spawn(async move {
         core.sync().await;
     });
@@ -73,8 +235,8 @@ async fn submit_application(
 }
 
 #[tauri::command]
-fn list_applications(core: Core<'_>) -> Result<Vec<ApplicationView>, IpcError> {
-    core.list_applications()
+async fn list_applications(core: Core<'_>) -> Result<Vec<ApplicationView>, IpcError> {
+    blocking(&core, |c| c.list_applications()).await
 }
 
 #[tauri::command]
@@ -123,9 +285,31 @@ pub fn run() {
         })
         .invoke_handler(tauri::generate_handler![
             app_status,
+            create_vault_with_pin,
+            unlock_vault,
+            lock_vault,
+            set_pin,
+            change_pin,
+            list_profiles,
+            add_profile,
+            update_profile,
+            delete_profile,
             list_documents,
+            search_documents,
+            get_document,
             add_document,
-            attachment_data_url,
+            update_document,
+            delete_document,
+            add_attachment,
+            delete_attachment,
+            thumbnail_data_url,
+            expiry_reminders,
+            access_log,
+            application_documents,
+            default_backup_path,
+            export_backup,
+            import_backup,
+            backup_progress,
             list_services,
             submit_application,
             list_applications,

@@ -44,6 +44,9 @@ pub struct AppCtx {
     pub draft: DocDraft,
     /// The profile whose documents are shown (`None` until profiles load).
     pub profile: RwSignal<Option<String>>,
+    /// [`AppCtx::gate`], memoised: the page is re-rendered only when the
+    /// vault's state really changes, not on every status poll.
+    pub gate: Memo<Option<VaultState>>,
 }
 
 impl AppCtx {
@@ -73,11 +76,7 @@ impl AppCtx {
     /// `Locked` or `NeedsPin` when the PIN screen must be shown instead of
     /// the page (tracked).
     pub fn gate(self) -> Option<VaultState> {
-        self.status
-            .get()
-            .and_then(Result::ok)
-            .map(|s| s.vault_state)
-            .filter(|s| matches!(s, VaultState::Locked | VaultState::NeedsPin))
+        self.gate.get()
     }
 
     /// After unlocking, locking or restoring: everything is re-read.
@@ -115,11 +114,22 @@ pub fn poll_while_mounted(every: Duration, f: impl Fn() + 'static) {
 #[component]
 pub fn App() -> impl IntoView {
     let i18n = provide_i18n();
+    let status = LocalResource::new(ipc::app_status);
+    let gate = Memo::new(
+        move |prev: Option<&Option<VaultState>>| match status.get() {
+            Some(Ok(s)) => Some(s.vault_state)
+                .filter(|s| matches!(s, VaultState::Locked | VaultState::NeedsPin)),
+            Some(Err(_)) => None,
+            // While (re)loading, keep what was known.
+            None => prev.cloned().flatten(),
+        },
+    );
     let ctx = AppCtx {
         page: RwSignal::new(Page::Home),
-        status: LocalResource::new(ipc::app_status),
+        status,
         draft: DocDraft::new(),
         profile: RwSignal::new(None),
+        gate,
     };
     provide_context(ctx);
 

@@ -107,6 +107,8 @@ pub fn UnlockScreen() -> impl IntoView {
         if busy.get_untracked() {
             return;
         }
+        // A new attempt: the old message goes, so a new one is noticed.
+        error.set(None);
         let pin = value_of("unlock-pin");
         if pin.is_empty() {
             error.set(Some(PinError::Client(K::ErrFieldRequired)));
@@ -173,6 +175,8 @@ pub fn CreatePinScreen() -> impl IntoView {
         if busy.get_untracked() {
             return;
         }
+        // A new attempt: the old message goes, so a new one is noticed.
+        error.set(None);
         let pin = value_of("new-pin");
         if pin.is_empty() {
             error.set(Some(PinError::Client(K::ErrFieldRequired)));
@@ -239,6 +243,8 @@ pub fn SecurityPage() -> impl IntoView {
         if busy.get_untracked() {
             return;
         }
+        // A new attempt: the old message goes, so a new one is noticed.
+        error.set(None);
         saved.set(false);
         let changing = has_pin();
         let old = value_of("old-pin");
