@@ -653,11 +653,18 @@ impl Vault {
         }
         let cache = self.doc_cache.borrow();
         let docs = cache.as_ref().map(|c| &c.docs[..]).unwrap_or_default();
-        Ok(docs
-            .iter()
-            .filter(|e| profile_id.is_none_or(|p| p == e.summary.profile_id))
-            .map(|e| e.summary.clone())
-            .collect())
+        // Sized up front: growing a 10,000-entry vector would copy it
+        // several times over.
+        let mut out = Vec::with_capacity(match profile_id {
+            None => docs.len(),
+            Some(_) => 0,
+        });
+        out.extend(
+            docs.iter()
+                .filter(|e| profile_id.is_none_or(|p| p == e.summary.profile_id))
+                .map(|e| e.summary.clone()),
+        );
+        Ok(out)
     }
 
     /// Every document's summary read and checked from the file, bypassing
