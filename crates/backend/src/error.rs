@@ -26,6 +26,12 @@ pub enum BackendError {
     /// The route exists but not for this HTTP method: 405.
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// No or wrong credentials for an admin operation: 401.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The operation is disabled on this server: 403.
+    #[error("{0}")]
+    Forbidden(String),
     /// The idempotency key was already used with a different payload: 409.
     #[error("{0}")]
     IdempotencyConflict(String),
@@ -84,6 +90,8 @@ impl BackendError {
             BackendError::MethodNotAllowed(_) => {
                 (StatusCode::METHOD_NOT_ALLOWED, ApiErrorKind::InvalidInput)
             }
+            BackendError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, ApiErrorKind::InvalidInput),
+            BackendError::Forbidden(_) => (StatusCode::FORBIDDEN, ApiErrorKind::InvalidInput),
             BackendError::IdempotencyConflict(_) => {
                 (StatusCode::CONFLICT, ApiErrorKind::IdempotencyConflict)
             }

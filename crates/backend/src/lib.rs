@@ -38,6 +38,7 @@
 //! Every error response is JSON [`cds_api::ApiErrorBody`]; all errors of this
 //! crate are [`BackendError`].
 
+pub mod credentials;
 mod error;
 mod routes;
 pub mod rules;

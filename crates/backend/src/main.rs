@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use cds_api::ApplicationStatus;
-use cds_backend::{serve, tls, AppState};
+use cds_backend::{credentials, serve, tls, AppState};
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -11,18 +11,32 @@ use std::path::PathBuf;
 const USAGE: &str = "\
 usage:
   cds-backend serve [--listen ADDR] [--db FILE] [--tls-dir DIR]
+                    [--signing-key FILE] [--admin-token-file FILE]
       serve the /v1 API over HTTPS until SIGINT/SIGTERM
-      (defaults: --listen 127.0.0.1:8443 --db ./cds-backend.sqlite3 --tls-dir ./cds-dev-tls)
+      (defaults: --listen 127.0.0.1:8443 --db ./cds-backend.sqlite3 --tls-dir ./cds-dev-tls
+       --signing-key: cds-credential-key.p8 beside the database, made on first start; without
+       --admin-token-file, issuing and revoking credentials over HTTP is disabled)
   cds-backend gen-cert [--tls-dir DIR]
       make (or keep) the development CA and server certificate; prints the CA path
   cds-backend set-status --db FILE <case number> <status>
       change an application's status; status is one of
       received, in_review, needs_more_info, approved, rejected
+  cds-backend revoke --db FILE <credential id>
+      revoke a citizen credential (it appears in GET /v1/revocations)
+  cds-backend trust-list [--signing-key FILE]
+      print the trust list (JSON, as GET /v1/trust-list serves it)
+  cds-backend verify (<payload> | --image FILE) [--trust-list FILE | --signing-key FILE]
+                     [--revocations FILE] [--now UNIX_SECONDS]
+      verify a citizen QR offline; --trust-list and --revocations take the JSON
+      of GET /v1/trust-list and GET /v1/revocations; prints the outcome
+      (exit 0 valid, 3 expired/not yet valid/revoked/forged/malformed)
   cds-backend --help | --version";
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
 const DEFAULT_DB: &str = "./cds-backend.sqlite3";
 const DEFAULT_TLS_DIR: &str = "./cds-dev-tls";
+const DEFAULT_SIGNING_KEY: &str = "./cds-credential-key.p8";
+const SIGNING_KEY_FILE: &str = "cds-credential-key.p8";
 
 #[derive(Debug, PartialEq, Eq)]
 enum Command {
@@ -30,6 +44,9 @@ enum Command {
         listen: SocketAddr,
         db: PathBuf,
         tls_dir: PathBuf,
+        /// `None`: `cds-credential-key.p8` beside the database.
+        signing_key: Option<PathBuf>,
+        admin_token_file: Option<PathBuf>,
     },
     GenCert {
         tls_dir: PathBuf,
@@ -39,8 +56,33 @@ enum Command {
         case_number: String,
         status: ApplicationStatus,
     },
+    Revoke {
+        db: PathBuf,
+        credential_id: String,
+    },
+    TrustList {
+        signing_key: PathBuf,
+    },
+    Verify {
+        input: VerifyInput,
+        trust: TrustSource,
+        revocations: Option<PathBuf>,
+        now: Option<i64>,
+    },
     Help,
     Version,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum VerifyInput {
+    Payload(String),
+    Image(PathBuf),
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum TrustSource {
+    File(PathBuf),
+    SigningKey(PathBuf),
 }
 
 /// Parses the arguments after the program name.
@@ -48,18 +90,30 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
     let Some((sub, rest)) = args.split_first() else {
         return Err("missing command".into());
     };
-    let mut listen: Option<String> = None;
-    let mut db: Option<PathBuf> = None;
-    let mut tls_dir: Option<PathBuf> = None;
-    let mut positional: Vec<String> = Vec::new();
     let allowed: &[&str] = match sub.as_str() {
         "-h" | "--help" | "help" => return Ok(Command::Help),
         "-V" | "--version" => return Ok(Command::Version),
-        "serve" => &["--listen", "--db", "--tls-dir"],
+        "serve" => &[
+            "--listen",
+            "--db",
+            "--tls-dir",
+            "--signing-key",
+            "--admin-token-file",
+        ],
         "gen-cert" => &["--tls-dir"],
-        "set-status" => &["--db"],
+        "set-status" | "revoke" => &["--db"],
+        "trust-list" => &["--signing-key"],
+        "verify" => &[
+            "--image",
+            "--trust-list",
+            "--signing-key",
+            "--revocations",
+            "--now",
+        ],
         other => return Err(format!("unknown command `{other}`")),
     };
+    let mut opts: std::collections::BTreeMap<String, String> = Default::default();
+    let mut positional: Vec<String> = Vec::new();
     let mut it = rest.iter();
     while let Some(arg) = it.next() {
         if arg == "-h" || arg == "--help" {
@@ -83,43 +137,101 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
             if value.is_empty() {
                 return Err(format!("`{name}` needs a value"));
             }
-            let slot_taken = match name {
-                "--listen" => listen.replace(value).is_some(),
-                "--db" => db.replace(PathBuf::from(value)).is_some(),
-                _ => tls_dir.replace(PathBuf::from(value)).is_some(),
-            };
-            if slot_taken {
+            if opts.insert(name.to_owned(), value).is_some() {
                 return Err(format!("`{name}` given twice"));
             }
         } else {
             positional.push(arg.clone());
         }
     }
+    let path = |opts: &mut std::collections::BTreeMap<String, String>, name: &str| {
+        opts.remove(name).map(PathBuf::from)
+    };
+    let no_positional = |positional: &[String]| match positional.first() {
+        Some(extra) => Err(format!("unexpected argument `{extra}`")),
+        None => Ok(()),
+    };
     match sub.as_str() {
         "serve" => {
-            if let Some(extra) = positional.first() {
-                return Err(format!("unexpected argument `{extra}`"));
-            }
-            let listen = listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+            no_positional(&positional)?;
+            let listen = opts
+                .remove("--listen")
+                .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
             let listen = listen.parse::<SocketAddr>().map_err(|_| {
                 format!("`--listen {listen}` is not an address like 127.0.0.1:8443")
             })?;
             Ok(Command::Serve {
                 listen,
-                db: db.unwrap_or_else(|| PathBuf::from(DEFAULT_DB)),
-                tls_dir: tls_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_TLS_DIR)),
+                db: path(&mut opts, "--db").unwrap_or_else(|| PathBuf::from(DEFAULT_DB)),
+                tls_dir: path(&mut opts, "--tls-dir")
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_TLS_DIR)),
+                signing_key: path(&mut opts, "--signing-key"),
+                admin_token_file: path(&mut opts, "--admin-token-file"),
             })
         }
         "gen-cert" => {
-            if let Some(extra) = positional.first() {
-                return Err(format!("unexpected argument `{extra}`"));
-            }
+            no_positional(&positional)?;
             Ok(Command::GenCert {
-                tls_dir: tls_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_TLS_DIR)),
+                tls_dir: path(&mut opts, "--tls-dir")
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_TLS_DIR)),
+            })
+        }
+        "trust-list" => {
+            no_positional(&positional)?;
+            Ok(Command::TrustList {
+                signing_key: path(&mut opts, "--signing-key")
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_SIGNING_KEY)),
+            })
+        }
+        "revoke" => {
+            let db = path(&mut opts, "--db").ok_or("`revoke` needs `--db FILE`")?;
+            let [credential_id] = positional.as_slice() else {
+                return Err("`revoke` needs exactly one credential id".into());
+            };
+            Ok(Command::Revoke {
+                db,
+                credential_id: credential_id.clone(),
+            })
+        }
+        "verify" => {
+            let image = path(&mut opts, "--image");
+            let input = match (image, positional.as_slice()) {
+                (Some(img), []) => VerifyInput::Image(img),
+                (None, [payload]) => VerifyInput::Payload(payload.clone()),
+                (Some(_), [_, ..]) => {
+                    return Err("give a payload or `--image FILE`, not both".into())
+                }
+                (None, []) => return Err("`verify` needs a payload or `--image FILE`".into()),
+                (None, [_, extra, ..]) => return Err(format!("unexpected argument `{extra}`")),
+            };
+            let trust = match (
+                path(&mut opts, "--trust-list"),
+                path(&mut opts, "--signing-key"),
+            ) {
+                (Some(_), Some(_)) => {
+                    return Err("give `--trust-list` or `--signing-key`, not both".into())
+                }
+                (Some(f), None) => TrustSource::File(f),
+                (None, k) => {
+                    TrustSource::SigningKey(k.unwrap_or_else(|| PathBuf::from(DEFAULT_SIGNING_KEY)))
+                }
+            };
+            let now = match opts.remove("--now") {
+                None => None,
+                Some(v) => Some(
+                    v.parse::<i64>()
+                        .map_err(|_| format!("`--now {v}` is not Unix seconds"))?,
+                ),
+            };
+            Ok(Command::Verify {
+                input,
+                trust,
+                revocations: path(&mut opts, "--revocations"),
+                now,
             })
         }
         _ => {
-            let db = db.ok_or("`set-status` needs `--db FILE`")?;
+            let db = path(&mut opts, "--db").ok_or("`set-status` needs `--db FILE`")?;
             let [case_number, status] = positional.as_slice() else {
                 return Err("`set-status` needs a case number and a status".into());
             };
@@ -148,7 +260,8 @@ fn main() -> std::process::ExitCode {
         }
     };
     match run(command) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(Outcome::Ok) => std::process::ExitCode::SUCCESS,
+        Ok(Outcome::NotValid) => std::process::ExitCode::from(3),
         Err(e) => {
             eprintln!("cds-backend: error: {e:#}");
             std::process::ExitCode::FAILURE
@@ -156,7 +269,132 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn run(command: Command) -> Result<()> {
+enum Outcome {
+    Ok,
+    NotValid,
+}
+
+fn run(command: Command) -> Result<Outcome> {
+    match command {
+        Command::Revoke { db, credential_id } => {
+            if !db.is_file() {
+                bail!("no database file at {}", db.display());
+            }
+            let runtime = runtime()?;
+            let (id, at) = runtime.block_on(async {
+                let state = AppState::open(&db)?;
+                state
+                    .revoke_credential(&credential_id, credentials::unix_now())
+                    .await
+            })?;
+            println!("revoked {id} at {at}");
+            Ok(Outcome::Ok)
+        }
+        Command::TrustList { signing_key } => {
+            let issuer = load_existing_key(&signing_key)?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&issuer.trust_list())
+                    .context("cannot write the trust list")?
+            );
+            Ok(Outcome::Ok)
+        }
+        Command::Verify {
+            input,
+            trust,
+            revocations,
+            now,
+        } => verify(input, trust, revocations, now),
+        other => run_other(other).map(|()| Outcome::Ok),
+    }
+}
+
+fn load_existing_key(path: &std::path::Path) -> Result<credentials::CredentialIssuer> {
+    if !path.is_file() {
+        bail!(
+            "no signing key at {} (the server makes it on first start)",
+            path.display()
+        );
+    }
+    Ok(credentials::CredentialIssuer::load_or_create(path)?)
+}
+
+fn verify(
+    input: VerifyInput,
+    trust: TrustSource,
+    revocations: Option<PathBuf>,
+    now: Option<i64>,
+) -> Result<Outcome> {
+    let trust_body: cds_api::TrustListBody = match trust {
+        TrustSource::File(f) => {
+            let text = std::fs::read_to_string(&f)
+                .with_context(|| format!("cannot read the trust list {}", f.display()))?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a trust list", f.display()))?
+        }
+        TrustSource::SigningKey(k) => load_existing_key(&k)?.trust_list(),
+    };
+    let trust = credentials::trust_list_from_wire(&trust_body)?;
+    let revoked = match revocations {
+        None => cds_qr::credential::RevocationList::default(),
+        Some(f) => {
+            let text = std::fs::read_to_string(&f)
+                .with_context(|| format!("cannot read the revocation list {}", f.display()))?;
+            let body: cds_api::RevocationListBody = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a revocation list", f.display()))?;
+            credentials::revocations_from_wire(&body, &trust)?
+        }
+    };
+    let payload = match input {
+        VerifyInput::Payload(p) => p,
+        VerifyInput::Image(path) => {
+            let symbols = cds_qr::scan::Pipeline::default()
+                .scan_file(&path)
+                .with_context(|| format!("cannot read a QR code from {}", path.display()))?;
+            let Some(first) = symbols.first() else {
+                bail!("no QR code in {}", path.display());
+            };
+            match cds_qr::route_bytes(&first.bytes) {
+                cds_qr::Routed::CitizenCredential(p) => p,
+                other => bail!(
+                    "the QR code in {} is not a citizen credential (it is {})",
+                    path.display(),
+                    other.kind()
+                ),
+            }
+        }
+    };
+    let now = now.unwrap_or_else(credentials::unix_now);
+    let outcome = cds_qr::credential::verify(&payload, &trust, &revoked, now);
+    println!("{}: {}", outcome.code(), outcome.message());
+    if let Some(c) = outcome.claims() {
+        println!("credential_id: {}", c.credential_id);
+        println!("disclosure: {}", c.disclosure.code());
+        if let Some(n) = &c.full_name {
+            println!("full_name: {n}");
+        }
+        if let Some(n) = &c.id_number {
+            println!("id_number: {n}");
+        }
+        if let Some(d) = &c.date_of_birth {
+            println!("date_of_birth: {d}");
+        }
+        if c.over_18 == Some(true) {
+            println!("over_18: true");
+        }
+        println!("not_before: {}", c.not_before);
+        println!("expires: {}", c.expires);
+    }
+    if revoked.issued_at > 0 {
+        println!("revocations_as_of: {}", revoked.issued_at);
+    }
+    Ok(match outcome {
+        cds_qr::credential::Verification::Valid(_) => Outcome::Ok,
+        _ => Outcome::NotValid,
+    })
+}
+
+fn run_other(command: Command) -> Result<()> {
     match command {
         Command::Help => {
             println!("{USAGE}");
@@ -188,13 +426,39 @@ fn run(command: Command) -> Result<()> {
             println!("{} {}", receipt.case_number, receipt.status.code());
             Ok(())
         }
+        Command::Revoke { .. } | Command::TrustList { .. } | Command::Verify { .. } => {
+            bail!("internal: command dispatched twice")
+        }
         Command::Serve {
             listen,
             db,
             tls_dir,
+            signing_key,
+            admin_token_file,
         } => {
             init_logging();
-            let state = AppState::open(&db)?;
+            let signing_key = signing_key.unwrap_or_else(|| {
+                db.parent()
+                    .map(|d| d.join(SIGNING_KEY_FILE))
+                    .unwrap_or_else(|| PathBuf::from(SIGNING_KEY_FILE))
+            });
+            let issuer =
+                credentials::CredentialIssuer::load_or_create(&signing_key).with_context(|| {
+                    format!("cannot load the signing key {}", signing_key.display())
+                })?;
+            let mut state = AppState::open(&db)?.with_issuer(issuer);
+            if let Some(f) = &admin_token_file {
+                let token = std::fs::read_to_string(f)
+                    .with_context(|| format!("cannot read the admin token {}", f.display()))?;
+                let token = token.trim();
+                if token.len() < 16 {
+                    bail!(
+                        "the admin token in {} must be at least 16 characters",
+                        f.display()
+                    );
+                }
+                state = state.with_admin_token(token);
+            }
             let dev_tls = tls::ensure_dev_tls(&tls_dir)
                 .with_context(|| format!("cannot set up TLS in {}", tls_dir.display()))?;
             let runtime = runtime()?;
@@ -284,6 +548,8 @@ mod tests {
                 listen: "127.0.0.1:8443".parse().unwrap(),
                 db: PathBuf::from(DEFAULT_DB),
                 tls_dir: PathBuf::from(DEFAULT_TLS_DIR),
+                signing_key: None,
+                admin_token_file: None,
             })
         );
         assert_eq!(
@@ -299,6 +565,8 @@ mod tests {
                 listen: "127.0.0.1:0".parse().unwrap(),
                 db: PathBuf::from("/tmp/x.db"),
                 tls_dir: PathBuf::from("t"),
+                signing_key: None,
+                admin_token_file: None,
             })
         );
     }
@@ -316,6 +584,50 @@ mod tests {
         assert!(err(&["set-status", "HS-2026-000001", "approved"]).contains("--db"));
         assert!(err(&["set-status", "--db", "x", "HS-2026-000001"]).contains("case number"));
         assert!(err(&["set-status", "--db", "x", "HS-2026-000001", "done"]).contains("done"));
+    }
+
+    #[test]
+    fn credential_commands() {
+        assert_eq!(
+            parse(&["verify", "CDS1:ABC", "--trust-list", "t.json", "--now", "5"]),
+            Ok(Command::Verify {
+                input: VerifyInput::Payload("CDS1:ABC".into()),
+                trust: TrustSource::File(PathBuf::from("t.json")),
+                revocations: None,
+                now: Some(5),
+            })
+        );
+        assert_eq!(
+            parse(&["verify", "--image", "q.png", "--revocations", "r.json"]),
+            Ok(Command::Verify {
+                input: VerifyInput::Image(PathBuf::from("q.png")),
+                trust: TrustSource::SigningKey(PathBuf::from(DEFAULT_SIGNING_KEY)),
+                revocations: Some(PathBuf::from("r.json")),
+                now: None,
+            })
+        );
+        let err = |a: &[&str]| parse(a).unwrap_err();
+        assert!(err(&["verify"]).contains("payload"));
+        assert!(err(&["verify", "x", "--image", "y"]).contains("not both"));
+        assert!(
+            err(&["verify", "x", "--trust-list", "a", "--signing-key", "b"]).contains("not both")
+        );
+        assert!(err(&["verify", "x", "--now", "soon"]).contains("Unix seconds"));
+        assert!(err(&["revoke", "abc"]).contains("--db"));
+        assert!(err(&["revoke", "--db", "d"]).contains("credential id"));
+        assert_eq!(
+            parse(&["revoke", "--db", "d", "id"]),
+            Ok(Command::Revoke {
+                db: PathBuf::from("d"),
+                credential_id: "id".into()
+            })
+        );
+        assert_eq!(
+            parse(&["trust-list"]),
+            Ok(Command::TrustList {
+                signing_key: PathBuf::from(DEFAULT_SIGNING_KEY)
+            })
+        );
     }
 
     #[test]

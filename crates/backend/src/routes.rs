@@ -1,5 +1,6 @@
 //! The HTTP API: router factory and handlers.
 
+use crate::credentials::unix_now;
 use crate::{AppState, BackendError};
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
@@ -7,7 +8,9 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cds_api::{
-    ApplicationReceipt, Health, ServiceInfo, SubmitApplication, API_PREFIX, IDEMPOTENCY_HEADER,
+    ApplicationReceipt, Health, IssueCredential, IssuedCredential, RevocationListBody,
+    RevokedCredential, ServiceInfo, SubmitApplication, TrustListBody, API_PREFIX,
+    IDEMPOTENCY_HEADER,
 };
 
 /// Builds the `/v1` API router over `state`.
@@ -20,6 +23,10 @@ pub fn app(state: AppState) -> Router {
         .route("/services", get(services))
         .route("/applications", post(submit))
         .route("/applications/{case_number}", get(application))
+        .route("/trust-list", get(trust_list))
+        .route("/credentials", post(issue_credential))
+        .route("/credentials/{id}/revoke", post(revoke_credential))
+        .route("/revocations", get(revocations))
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .nest(API_PREFIX, api)
@@ -76,6 +83,54 @@ async fn application(
 ) -> Result<Json<ApplicationReceipt>, BackendError> {
     let Path(case_number) = case_number.map_err(|e| BackendError::BadRequest(e.body_text()))?;
     Ok(Json(state.application(&case_number).await?))
+}
+
+async fn trust_list(State(state): State<AppState>) -> Result<Json<TrustListBody>, BackendError> {
+    Ok(Json(state.issuer()?.trust_list()))
+}
+
+fn authorization(headers: &HeaderMap) -> Result<Option<&str>, BackendError> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .map(|v| {
+            v.to_str().map_err(|_| {
+                BackendError::BadRequest("the Authorization header is not ASCII".into())
+            })
+        })
+        .transpose()
+}
+
+async fn issue_credential(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<IssueCredential>, JsonRejection>,
+) -> Result<(StatusCode, Json<IssuedCredential>), BackendError> {
+    state.issuer()?;
+    state.check_admin(authorization(&headers)?)?;
+    let Json(req) = body.map_err(json_rejection)?;
+    let issued = state.issue_credential(req, unix_now()).await?;
+    Ok((StatusCode::CREATED, Json(issued.to_wire()?)))
+}
+
+async fn revoke_credential(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<RevokedCredential>, BackendError> {
+    state.issuer()?;
+    state.check_admin(authorization(&headers)?)?;
+    let Path(id) = id.map_err(|e| BackendError::BadRequest(e.body_text()))?;
+    let (id, revoked_at) = state.revoke_credential(&id, unix_now()).await?;
+    Ok(Json(RevokedCredential {
+        credential_id: id.to_string(),
+        revoked_at,
+    }))
+}
+
+async fn revocations(
+    State(state): State<AppState>,
+) -> Result<Json<RevocationListBody>, BackendError> {
+    Ok(Json(state.revocations(unix_now()).await?))
 }
 
 fn json_rejection(rejection: JsonRejection) -> BackendError {

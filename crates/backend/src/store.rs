@@ -53,6 +53,18 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX status_history_by_application ON status_history(application_id);
     CREATE INDEX applications_by_service ON applications(service_code);",
+    // 3: signed citizen credentials (issue #4). Only what revocation and
+    // audit need: no name or date of birth.
+    "CREATE TABLE credentials (
+        id          TEXT PRIMARY KEY NOT NULL,
+        kid         TEXT NOT NULL,
+        disclosure  TEXT NOT NULL,
+        id_number   TEXT NOT NULL,
+        issued_at   INTEGER NOT NULL,
+        expires     INTEGER NOT NULL,
+        revoked_at  INTEGER
+    ) STRICT;
+    CREATE INDEX credentials_revoked ON credentials(revoked_at) WHERE revoked_at IS NOT NULL;",
 ];
 
 /// Shared state of the backend: the database.
@@ -63,6 +75,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
 #[derive(Clone)]
 pub struct AppState {
     db: Arc<Mutex<Connection>>,
+    /// The city's credential signing key, when this backend issues
+    /// credentials (see [`crate::credentials`]).
+    pub(crate) issuer: Option<Arc<crate::credentials::CredentialIssuer>>,
+    /// Bearer token required to issue and revoke credentials.
+    pub(crate) admin_token: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -108,11 +125,13 @@ impl AppState {
         seed_catalogue_if_empty(&mut conn)?;
         Ok(AppState {
             db: Arc::new(Mutex::new(conn)),
+            issuer: None,
+            admin_token: None,
         })
     }
 
     /// Runs `f` with the connection on the blocking pool.
-    async fn with_db<T, F>(&self, f: F) -> Result<T, BackendError>
+    pub(crate) async fn with_db<T, F>(&self, f: F) -> Result<T, BackendError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, BackendError> + Send + 'static,
@@ -618,7 +637,7 @@ mod tests {
         assert!(out.created);
 
         migrate(&mut conn).unwrap();
-        assert_eq!(user_version(&conn).unwrap(), 2);
+        assert_eq!(user_version(&conn).unwrap(), MIGRATIONS.len() as i64);
         let has_history: i64 = conn
             .query_row(
                 "SELECT COUNT(*) FROM sqlite_master WHERE name = 'status_history'",
@@ -631,7 +650,7 @@ mod tests {
         assert_eq!(found, Some(out.receipt));
         // Migrating again is a no-op.
         migrate(&mut conn).unwrap();
-        assert_eq!(user_version(&conn).unwrap(), 2);
+        assert_eq!(user_version(&conn).unwrap(), MIGRATIONS.len() as i64);
     }
 
     #[test]
