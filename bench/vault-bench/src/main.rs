@@ -320,9 +320,11 @@ fn main() -> Result<()> {
     }
     if run("1m") {
         timings.push(contenders::sealed_files(dir, MIB, args.attach_1m)?);
+        timings.extend(contenders::stream_files(dir, MIB, args.attach_1m)?);
     }
     if run("10m") {
         timings.push(contenders::sealed_files(dir, 10 * MIB, args.attach_10m)?);
+        timings.extend(contenders::stream_files(dir, 10 * MIB, args.attach_10m)?);
         timings.extend(contenders::aes_gcm_in_memory(10 * MIB)?);
     }
 
