@@ -101,7 +101,10 @@ async fn queued_applications_are_delivered_exactly_once_when_the_city_comes_back
     let report = drain_outbox(&vault, &client).await.unwrap();
     assert!(report.delivered.is_empty());
     assert_eq!(report.still_pending, 3);
-    assert_eq!(report.error.as_ref().map(|e| e.0), Some("backend_unreachable"));
+    assert_eq!(
+        report.error.as_ref().map(|e| e.0),
+        Some("backend_unreachable")
+    );
     let listed = vault.lock().unwrap().list_applications().unwrap();
     assert!(listed.iter().any(|r| r.last_error.is_some()));
 
@@ -112,7 +115,12 @@ async fn queued_applications_are_delivered_exactly_once_when_the_city_comes_back
     assert_eq!(report.still_pending, 0);
     assert!(report.error.is_none());
     assert_eq!(rows(dir.path()), 3);
-    assert!(vault.lock().unwrap().pending_applications().unwrap().is_empty());
+    assert!(vault
+        .lock()
+        .unwrap()
+        .pending_applications()
+        .unwrap()
+        .is_empty());
 
     // A lost response: the device retries a key the city already has. It
     // gets the same receipt back and no second row is stored.
