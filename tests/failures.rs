@@ -81,11 +81,7 @@ async fn a_file_that_is_not_an_image_or_is_too_big_is_refused_and_input_is_kept(
             h.count("#doc-photo-chosen").await? == 0,
             "the file was not kept"
         );
-        ensure!(
-            value_of(&h, "#doc-name").await? == "Trần Văn Bảy",
-            "input kept"
-        );
-        // Without a file the same form saves.
+        // What was typed is kept: the same form now saves without a file.
         h.click("#doc-save").await?;
         h.wait_text(".document-card .doc-name", "Trần Văn Bảy")
             .await?;

@@ -49,7 +49,7 @@ async fn open_document(h: &Harness, title: &str) -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn add_view_edit_search_and_delete_documents() -> Result<()> {
-    let h = Harness::start("documents", BackendPlan::Later).await?;
+    let mut h = Harness::start("documents", BackendPlan::Later).await?;
     let r = async {
         // Add a CCCD with a photo: listed with its thumbnail.
         h.add_cccd(&AN, Some(&sample_photo())).await?;
@@ -84,7 +84,6 @@ async fn add_view_edit_search_and_delete_documents() -> Result<()> {
         wait_count(&h, ".document-card", 1).await?;
         h.type_into("#doc-search", "khong co giay nay").await?;
         h.wait("#documents-no-match").await?;
-        h.type_into("#doc-search", "").await?;
         h.client
             .execute(
                 "const s = document.getElementById('doc-search'); s.value = ''; \
@@ -183,7 +182,7 @@ async fn backup_export_then_restore_into_a_fresh_app() -> Result<()> {
     let source = Harness::start("backup-source", BackendPlan::Later).await?;
     let r = async {
         source.add_cccd(&AN, Some(&sample_photo())).await?;
-        add_other(&source, "Giấy chứng nhận quyền sử dụng đất").await?;
+        add_other(&source, "Giấy xác nhận cư trú").await?;
         source.click("#nav-more").await?;
         source.click("#more-backup").await?;
         // A sensible default path is offered.
@@ -252,10 +251,7 @@ async fn backup_export_then_restore_into_a_fresh_app() -> Result<()> {
             .wait_text(".document-card .doc-name", AN.name)
             .await?;
         target
-            .wait_text(
-                ".document-card .doc-name",
-                "Giấy chứng nhận quyền sử dụng đất",
-            )
+            .wait_text(".document-card .doc-name", "Giấy xác nhận cư trú")
             .await?;
         target.wait(".document-card img.doc-photo").await?;
         open_document(&target, AN.name).await?;

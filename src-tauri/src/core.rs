@@ -189,9 +189,15 @@ impl AppCore {
         };
         match Vault::open(path, keys) {
             Ok(v) => Slot::Open(Arc::new(Mutex::new(v))),
-            Err(e) if keyring_trouble(&e) && info.exists && info.pin_wrap => Slot::Locked {
-                why: Some(vault_error(e)),
-            },
+            Err(e) if keyring_trouble(&e) && info.exists && info.pin_wrap => {
+                // A PIN-only vault never asks the keyring: ask it now, so
+                // the UI can say whether the keyring itself is unavailable.
+                let why = match keys.load() {
+                    Err(k) => vault_error(k),
+                    Ok(_) => vault_error(e),
+                };
+                Slot::Locked { why: Some(why) }
+            }
             Err(e) if e.kind() == "keyring_unavailable" && !info.exists => {
                 // `open` must not have left a file behind; if it did, it is
                 // an empty shell without a key wrap: never touch it.

@@ -274,11 +274,21 @@ impl Harness {
     }
 
     pub async fn click(&self, css: &str) -> Result<()> {
-        self.wait(css)
-            .await?
-            .click()
+        let el = self.wait(css).await?;
+        if el.click().await.is_ok() {
+            return Ok(());
+        }
+        // WebKitWebDriver sometimes refuses a click on a button that a
+        // layout change just moved (an error message appearing above it):
+        // scroll it into view and click it as the page would.
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();",
+                vec![serde_json::to_value(&el)?],
+            )
             .await
-            .with_context(|| format!("clicking {css}"))
+            .with_context(|| format!("clicking {css}"))?;
+        Ok(())
     }
 
     pub async fn type_into(&self, css: &str, text: &str) -> Result<()> {
@@ -323,13 +333,25 @@ impl Harness {
             .unwrap_or_default())
     }
 
-    /// Picks the `<option value=…>` of a `<select>`.
+    /// Picks the `<option value=…>` of a `<select>` (by script, then a
+    /// `change` event: WebKitWebDriver cannot click native options).
     pub async fn select(&self, css: &str, value: &str) -> Result<()> {
-        self.wait(css)
-            .await?
-            .select_by_value(value)
+        let el = self.wait(css).await?;
+        let ok = self
+            .client
+            .execute(
+                "const s = arguments[0]; \
+                 if (![...s.options].some(o => o.value === arguments[1])) return false; \
+                 s.value = arguments[1]; \
+                 s.dispatchEvent(new Event('change', {bubbles: true})); return true;",
+                vec![serde_json::to_value(&el)?, value.into()],
+            )
             .await
-            .with_context(|| format!("choosing {value:?} in {css}"))
+            .with_context(|| format!("choosing {value:?} in {css}"))?;
+        if ok != serde_json::Value::Bool(true) {
+            bail!("{css} has no option {value:?}");
+        }
+        Ok(())
     }
 
     /// Chooses a file in an `<input type=file>`.
