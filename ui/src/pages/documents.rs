@@ -1176,9 +1176,13 @@ fn DocumentForm() -> impl IntoView {
                     id="doc-kind"
                     disabled=editing
                     on:change=move |ev| {
+                        // Only a real change re-generates the fields (and
+                        // that happens on the next tick: never for nothing).
                         if let Some(k) = DocumentKind::from_code(&event_target_value(&ev)) {
-                            d.error.set(None);
-                            d.kind.set(k);
+                            if d.kind.get_untracked() != k {
+                                d.error.set(None);
+                                d.kind.set(k);
+                            }
                         }
                     }
                 >
