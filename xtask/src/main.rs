@@ -25,6 +25,9 @@ const APT_PACKAGES: &[&str] = &[
     "gnome-keyring",
     "libsecret-1-dev",
     "imagemagick",
+    // cds-qr's zxing-cpp decoder is C++ built from source by cmake.
+    "cmake",
+    "g++",
 ];
 
 const USAGE: &str = "usage: cargo xtask <command>
@@ -147,18 +150,14 @@ fn setup(_root: &Path, tools_for_tests: bool) -> Result<()> {
 /// Compiles `ui/` to wasm and lays out `ui/dist/` for Tauri to embed.
 fn build_ui(root: &Path) -> Result<()> {
     step("building the UI (Leptos → wasm)");
-    status(
-        Command::new(env!("CARGO"))
-            .current_dir(root)
-            .args([
-                "build",
-                "-p",
-                "cds-ui",
-                "--release",
-                "--target",
-                "wasm32-unknown-unknown",
-            ]),
-    )?;
+    status(Command::new(env!("CARGO")).current_dir(root).args([
+        "build",
+        "-p",
+        "cds-ui",
+        "--release",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]))?;
     let wasm = target_dir(root).join("wasm32-unknown-unknown/release/cds-ui.wasm");
     let dist = root.join("ui/dist");
     std::fs::create_dir_all(&dist).with_context(|| format!("creating {}", dist.display()))?;
@@ -243,21 +242,23 @@ fn run(root: &Path) -> Result<()> {
             return Err(e.context("is something else using port 8443?"));
         }
     };
-    eprintln!("    backend ready at {url} (CA: {})", tls.join("ca.pem").display());
+    eprintln!(
+        "    backend ready at {url} (CA: {})",
+        tls.join("ca.pem").display()
+    );
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
         eprintln!("    no DISPLAY: starting the app under xvfb-run (invisible)");
     }
     step("opening Công dân số");
-    let mut app = if std::env::var_os("DISPLAY").is_none()
-        && std::env::var_os("WAYLAND_DISPLAY").is_none()
-    {
-        let mut c = Command::new("xvfb-run");
-        c.args(["-a", "-s", "-screen 0 1280x800x24"])
-            .arg(bin.join("cong-dan-so"));
-        c
-    } else {
-        Command::new(bin.join("cong-dan-so"))
-    };
+    let mut app =
+        if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+            let mut c = Command::new("xvfb-run");
+            c.args(["-a", "-s", "-screen 0 1280x800x24"])
+                .arg(bin.join("cong-dan-so"));
+            c
+        } else {
+            Command::new(bin.join("cong-dan-so"))
+        };
     app.args(["--backend-url", "https://localhost:8443", "--ca-cert"])
         .arg(tls.join("ca.pem"));
     let result = status(&mut app);
