@@ -7,9 +7,11 @@ use cds_e2e::{AppOptions, BackendPlan, Harness};
 async fn fill_cccd_form(h: &Harness) -> Result<()> {
     h.click("#nav-documents").await?;
     h.click("#add-document").await?;
-    h.type_into("#doc-number", "079060009999").await?;
-    h.type_into("#doc-name", "Trần Văn Bảy").await?;
-    h.type_into("#doc-dob", "01/02/1960").await?;
+    h.wait("#document-form").await?;
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    h.type_checked("#doc-number", "079060009999").await?;
+    h.type_checked("#doc-name", "Trần Văn Bảy").await?;
+    h.type_checked("#doc-dob", "01/02/1960").await?;
     h.select("#doc-field-sex", "nam").await?;
     h.type_into("#doc-field-nationality", "Việt Nam").await?;
     h.type_into("#doc-field-place_of_origin", "Huế").await?;

@@ -323,6 +323,18 @@ impl Harness {
         bail!("no `{css}` containing {needle:?} within {UI_TIMEOUT:?} (last text: {last:?})")
     }
 
+    /// Types into a field and makes sure the field holds the text.
+    pub async fn type_checked(&self, css: &str, text: &str) -> Result<()> {
+        for _ in 0..3 {
+            self.type_into(css, text).await?;
+            if self.value_of(css).await? == text {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        bail!("{css} does not keep {text:?}")
+    }
+
     /// The `value` property of a form control.
     pub async fn value_of(&self, css: &str) -> Result<String> {
         Ok(self
@@ -383,9 +395,12 @@ impl Harness {
         self.click("#add-document").await?;
         self.wait("#document-form").await?;
         self.select("#doc-kind", "cccd").await?;
-        self.type_into("#doc-number", c.number).await?;
-        self.type_into("#doc-name", c.name).await?;
-        self.type_into("#doc-dob", c.dob).await?;
+        // Let the freshly opened form settle (see the report on issue #3:
+        // under load a field typed in the first moments was seen empty).
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        self.type_checked("#doc-number", c.number).await?;
+        self.type_checked("#doc-name", c.name).await?;
+        self.type_checked("#doc-dob", c.dob).await?;
         self.select("#doc-field-sex", c.sex).await?;
         self.type_into("#doc-field-nationality", "Việt Nam").await?;
         self.type_into("#doc-field-place_of_origin", "Hòa Vang, Đà Nẵng")
