@@ -152,11 +152,7 @@ pub fn BackupPage() -> impl IntoView {
     let progress = move || {
         let t = total.get();
         let d = done.get();
-        let percent = if t == 0 {
-            0
-        } else {
-            (d.min(t) * 100 / t) as u32
-        };
+        let percent = (d.min(t) * 100).checked_div(t).unwrap_or(0) as u32;
         let shown = running.get().is_some() || result.get().is_some();
         shown.then(|| {
             view! {
