@@ -8,7 +8,6 @@ async fn fill_cccd_form(h: &Harness) -> Result<()> {
     h.click("#nav-documents").await?;
     h.click("#add-document").await?;
     h.wait("#document-form").await?;
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     h.type_checked("#doc-number", "079060009999").await?;
     h.type_checked("#doc-name", "Trần Văn Bảy").await?;
     h.type_checked("#doc-dob", "01/02/1960").await?;

@@ -51,7 +51,12 @@ pub struct AppCtx {
 
 impl AppCtx {
     pub fn go(self, page: Page) {
-        self.page.set(page);
+        // Setting a signal notifies even when the value is the same: that
+        // would re-create the whole page (and a form being typed into) for
+        // a click on the tab that is already open.
+        if self.page.get_untracked() != page {
+            self.page.set(page);
+        }
         self.status.refetch();
         if let Some(w) = web_sys::window() {
             w.scroll_to_with_x_and_y(0.0, 0.0);

@@ -99,7 +99,10 @@ impl DocDraft {
     }
 
     fn clear(self) {
-        self.kind.set(DocumentKind::Cccd);
+        // Only a real change of kind re-generates the fields.
+        if self.kind.get_untracked() != DocumentKind::Cccd {
+            self.kind.set(DocumentKind::Cccd);
+        }
         self.values.set(BTreeMap::new());
         self.custom.set(Vec::new());
         self.file.set(None);
@@ -110,7 +113,9 @@ impl DocDraft {
     /// Opens the form on an existing document.
     fn edit(self, doc: &DocumentView) {
         self.clear();
-        self.kind.set(doc.kind);
+        if self.kind.get_untracked() != doc.kind {
+            self.kind.set(doc.kind);
+        }
         let values = schema::fields(doc.kind)
             .iter()
             .filter_map(|f| {
@@ -164,6 +169,23 @@ fn focus_by_id(id: &str) {
         let options = web_sys::ScrollIntoViewOptions::new();
         options.set_block(web_sys::ScrollLogicalPosition::Center);
         el.scroll_into_view_with_scroll_into_view_options(&options);
+    }
+}
+
+/// Focuses a field only while nothing else has the focus. The form is
+/// mounted on a later tick and the focus is moved a frame after that; on a
+/// slow machine that frame can come when the citizen (or a test) is already
+/// typing into a field, and moving the focus then sends the rest of the
+/// keystrokes to another control: the text typed is cut short.
+fn focus_if_idle(id: &str) {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let idle = document
+        .active_element()
+        .is_none_or(|el| matches!(el.tag_name().to_ascii_uppercase().as_str(), "BODY" | "HTML"));
+    if idle {
+        focus_by_id(id);
     }
 }
 
@@ -332,7 +354,12 @@ fn DocumentList() -> impl IntoView {
         d.clear();
         d.notice.set(None);
         d.open.set(true);
-        request_animation_frame(|| focus_by_id("doc-kind"));
+        request_animation_frame(move || {
+            // Still the add form that was opened, and nobody typing yet.
+            if d.open.get_untracked() && d.editing.get_untracked().is_none() {
+                focus_if_idle("doc-kind");
+            }
+        });
     };
 
     let list = move || match docs.get() {
@@ -1135,8 +1162,13 @@ fn DocumentForm() -> impl IntoView {
             })
             .collect_view()
     };
+    // The fields depend on the kind alone, and are re-generated only when it
+    // really changes (a memo does not notify for an equal value). Values of
+    // fields the new kind also has are kept: each control starts from the
+    // draft, which every keystroke updates.
+    let form_kind = Memo::new(move |_| d.kind.get());
     let generated = move || {
-        let kind = d.kind.get();
+        let kind = form_kind.get();
         let controls = schema::fields(kind)
             .iter()
             .map(|spec| view! { <FieldControl spec=spec /> })
