@@ -272,8 +272,16 @@ fn run(root: &Path) -> Result<()> {
 fn test(root: &Path, extra: &[String]) -> Result<()> {
     setup(root, true)?;
     build_ui(root)?;
-    step("building the app and backend binaries the end-to-end tests drive");
-    cargo_build(root, &["cds-backend", "cong-dan-so"])?;
+    // One build for everything: `cargo test --workspace` builds the app and
+    // backend executables too (their packages have integration tests), with
+    // the workspace's unified features. A separate `cargo build -p …` would
+    // resolve other features and compile the whole Tauri stack a second time.
+    step("building every test and the app and backend binaries the end-to-end tests drive");
+    status(Command::new(env!("CARGO")).current_dir(root).args([
+        "test",
+        "--workspace",
+        "--no-run",
+    ]))?;
     let bin = target_dir(root).join("debug");
     let artifacts = target_dir(root).join("e2e-artifacts");
     std::fs::create_dir_all(&artifacts)?;
