@@ -549,7 +549,7 @@ pub(crate) fn unlock(dir: &Path, keyring: bool) -> Result<Vec<Timing>> {
             what: "unlock through the OS keyring".into(),
             value: None,
             target: Some(Duration::from_millis(50)),
-            note: format!("not measured: {e:#} (run under /work/kr.sh)"),
+            note: format!("not measured: {e:#} (run under scripts/with-keyring.sh)"),
         }),
     }
     Ok(out)

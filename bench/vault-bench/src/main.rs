@@ -51,7 +51,7 @@ USAGE: vault-bench [OPTIONS]
   --no-keyring       skip unlocking through the OS keyring
   --only CASE        run one case: records, 1m, 10m, list, unlock
   --quick            small counts, for a smoke test
-Run under /work/kr.sh (D-Bus session with an unlocked gnome-keyring) to
+Run under scripts/with-keyring.sh (D-Bus session with an unlocked gnome-keyring) to
 measure the keyring unlock.";
 
 fn parse_args() -> Result<Args> {
