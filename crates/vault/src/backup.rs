@@ -22,9 +22,9 @@ use crate::error::{db, io};
 use crate::keys::{sync_parent_dir, AttachmentInfo, DocBody, ProfileBody};
 use crate::{
     new_id, now_rfc3339, number_hash, open_json, seal_json, text, BackupSummary, DisclosureChannel,
-    KdfParams, Relation, StatusChange, Vault, VaultError, DOC_BODY, MAX_ATTACHMENT_BYTES,
-    MAX_FILE_NAME_CHARS, SEALED, SELF_PROFILE_ID, T_APPLICATIONS, T_ATTACHMENTS, T_DISCLOSURES,
-    T_DOCUMENTS, T_HISTORY, T_PROFILES,
+    KdfParams, Relation, StatusChange, Vault, VaultError, DEVICE_BOUND, DOC_BODY,
+    MAX_ATTACHMENT_BYTES, MAX_FILE_NAME_CHARS, SEALED, SELF_PROFILE_ID, T_APPLICATIONS,
+    T_ATTACHMENTS, T_DISCLOSURES, T_DOCUMENTS, T_HISTORY, T_PROFILES,
 };
 
 /// First 8 bytes of every backup file. The high first byte and the newline
@@ -1123,7 +1123,8 @@ impl Vault {
         let tx = self.conn.unchecked_transaction().map_err(db)?;
         let conn: &Connection = &tx;
         let mut total: u64 = 0;
-        for c in SEALED {
+        // Device-bound tables are not exported, so not counted.
+        for c in SEALED.iter().filter(|c| !DEVICE_BOUND.contains(&c.table)) {
             let sql = format!(
                 "SELECT coalesce(sum(length({col})), 0) FROM {t}",
                 col = c.col,

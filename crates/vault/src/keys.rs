@@ -732,6 +732,7 @@ impl Vault {
             self.application_history(k)?;
         }
         self.access_log()?;
+        self.check_credentials()?;
         Ok(())
     }
 }

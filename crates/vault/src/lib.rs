@@ -21,7 +21,8 @@
 //!                  ▼                           ▼ "cds-vault/v2/lookup-key/…"
 //!        every personal field,           lookup key: HMAC-SHA256 of
 //!        attachment, thumbnail,          (kind, document number) → the
-//!        application, log entry          `documents.number_hash` index
+//!        application, log entry,         `documents.number_hash` index
+//!        credential set, device value
 //! ```
 //!
 //! - The **vault key** is random and encrypts records. It is stored only
@@ -142,7 +143,7 @@
 //! for as long as the vault is open (like any value the app has shown); it
 //! is dropped on [`Vault::lock`].
 //!
-//! # On-disk format (schema version 2)
+//! # On-disk format (schema version 3)
 //!
 //! One SQLite file (WAL, `synchronous=FULL`, foreign keys on,
 //! `application_id` = `0x43445356` "CDSV", schema version in
@@ -158,11 +159,22 @@
 //! | `application_documents` | `idempotency_key`, `document_id`, `tag` (HMAC of both) | |
 //! | `application_history` | `id`, `idempotency_key`, `at` | `body`: `{at, status, case_number}` |
 //! | `disclosures` | `id`, `at` | `body`: `{at, channel, recipient, purpose, legal_basis, document_ids, summary}` |
+//! | `credentials` (device-bound) | `profile_id` (→ `profiles`, cascade) | `body` (`set/v1`): the [`CredentialSet`] as JSON |
+//! | `device_values` (device-bound) | `name` (`[a-z0-9/_.-]{1,64}`) | `value`: the bytes |
 //!
 //! Only ids, timestamps, links, the delivery state and the PIN counters are
 //! plaintext, and all but the application's `created_at`/`state` and the
 //! PIN counters are checked against sealed copies (above). Even the
 //! document kind is sealed.
+//!
+//! **Device-bound values** ([`Vault::store_credentials`],
+//! [`Vault::set_device_value`]): the citizen's signed QR credentials and
+//! small device secrets and caches (refresh token, trust list, revocation
+//! list). Sealed like every record, re-sealed by key rotation and opened by
+//! the integrity check, but **never written to or read from a backup**: a
+//! restored vault fetches its own. A credential set is deleted with its
+//! profile (`ON DELETE CASCADE`). Migration 3 adds their tables (no data
+//! step).
 //!
 //! Migration 2 (from v1) needs the vault key: it moves every document into
 //! the `self` profile, turns `{kind, number, full_name, date_of_birth}` into
@@ -216,6 +228,8 @@
 //!   file_name, mime, size, thumb_size} || bytes || thumbnail`. Records
 //!   carry ids and timestamps; an application carries its payload,
 //!   receipt, last error, status history and linked document ids.
+//!   Credential sets and device values are device-bound and never in a
+//!   backup; import leaves the target vault's own ones untouched.
 //! - **Streaming**: export holds one attachment and one chunk in memory at
 //!   a time, reading from one SQLite snapshot; it writes `dest.tmp`,
 //!   fsyncs, renames over `dest` and fsyncs the directory, removing the
@@ -249,6 +263,7 @@
 
 mod apps;
 mod backup;
+mod creds;
 mod crypto;
 mod docs;
 mod error;
@@ -260,6 +275,10 @@ mod thumb;
 mod validate;
 
 pub use cds_api;
+pub use creds::{
+    CredentialSet, StoredCredential, MAX_CREDENTIALS_PER_SET, MAX_CREDENTIAL_TEXT_BYTES,
+    MAX_DEVICE_VALUE_BYTES,
+};
 pub use error::VaultError;
 pub use keystore::{KeyStore, MemoryKeyStore, OsKeyring};
 pub use thumb::{MAX_IMAGE_SIDE, THUMBNAIL_MAX_SIDE};
@@ -602,7 +621,9 @@ const fn sc(
     }
 }
 
-/// Every column sealed by the vault key (schema version 2).
+/// Every column sealed by the vault key (schema version 3). Rotation
+/// re-seals and the integrity check opens all of them; backups carry every
+/// table here except the device-bound ones ([`DEVICE_BOUND`]).
 pub(crate) const SEALED: &[SealedColumn] = &[
     sc(T_PROFILES, "id", None, "body", "body"),
     sc(T_DOCUMENTS, "id", None, "body", DOC_BODY),
@@ -632,7 +653,25 @@ pub(crate) const SEALED: &[SealedColumn] = &[
     ),
     sc(T_HISTORY, "id", Some("idempotency_key"), "body", "body"),
     sc(T_DISCLOSURES, "id", None, "body", "body"),
+    sc(
+        creds::T_CREDENTIALS,
+        "profile_id",
+        None,
+        "body",
+        creds::CRED_BODY,
+    ),
+    sc(
+        creds::T_DEVICE_VALUES,
+        "name",
+        None,
+        "value",
+        creds::DEVICE_VALUE,
+    ),
 ];
+
+/// Tables that stay on this device: never exported to, nor imported from,
+/// a backup.
+pub(crate) const DEVICE_BOUND: &[&str] = &[creds::T_CREDENTIALS, creds::T_DEVICE_VALUES];
 
 /// The open vault. Holds the unwrapped vault key in memory (zeroized on
 /// drop) and one SQLite connection.

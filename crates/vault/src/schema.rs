@@ -82,6 +82,19 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX disclosures_by_time ON disclosures(at);
     "#,
+    // 3: device-bound values (never in backups): each profile's sealed set
+    // of signed QR credentials, deleted with the profile, and small named
+    // device values (refresh token, cached trust and revocation lists).
+    r#"
+    CREATE TABLE credentials (
+        profile_id TEXT PRIMARY KEY NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
+        body       BLOB NOT NULL
+    );
+    CREATE TABLE device_values (
+        name  TEXT PRIMARY KEY NOT NULL,
+        value BLOB NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -189,6 +202,8 @@ mod tests {
                 "application_history",
                 "applications",
                 "attachments",
+                "credentials",
+                "device_values",
                 "disclosures",
                 "documents",
                 "meta",

@@ -34,8 +34,8 @@ use cds_api::{
     Applicant, ApplicationReceipt, ApplicationStatus, DocumentKind, DocumentRef, SubmitApplication,
 };
 use cds_vault::{
-    DisclosureChannel, DocumentInput, KdfParams, KeyStore, MemoryKeyStore, NewAttachment,
-    NewDisclosure, NewProfile, Relation, Vault, VaultError,
+    CredentialSet, DisclosureChannel, DocumentInput, KdfParams, KeyStore, MemoryKeyStore,
+    NewAttachment, NewDisclosure, NewProfile, Relation, StoredCredential, Vault, VaultError,
 };
 use ring::digest::{digest, SHA256};
 use rusqlite::types::Value;
@@ -66,6 +66,9 @@ const SEALED: &[(&str, &str, &str, &str)] = &[
     ("applications", "last_error", "idempotency_key", "1"),
     ("application_history", "body", "id", "1"),
     ("disclosures", "body", "id", "1"),
+    // Device-bound values (never in backups).
+    ("credentials", "body", "profile_id", "1"),
+    ("device_values", "value", "name", "1"),
 ];
 
 /// BLOB columns that are deliberately not sealed. A new BLOB column must be
@@ -168,6 +171,33 @@ struct Ids {
     applications: Vec<String>,
     /// `(kind, number)` of the documents that have a number.
     numbers: Vec<(DocumentKind, String)>,
+    /// Names of the device values stored.
+    device_values: Vec<String>,
+}
+
+const DEVICE_VALUES: [(&str, &[u8]); 2] = [
+    ("creds/refresh_token", b"rt-0123456789"),
+    ("trust/list.json", b"[\"k1\",\"k2\"]"),
+];
+
+/// A credential set of `n` credentials for `profile`.
+fn credential_set(profile: &str, n: usize) -> CredentialSet {
+    let levels = ["full", "over18", "name_only"];
+    CredentialSet {
+        profile_id: profile.into(),
+        subject_number: "079095001234".into(),
+        full_name: "Lê Văn Tám".into(),
+        credentials: (0..n)
+            .map(|i| StoredCredential {
+                disclosure: levels[i % 3].into(),
+                credential_id: format!("c{i}"),
+                text: format!("CDS1:{i}.payload.sig"),
+                not_before: "2026-11-01T00:00:00Z".into(),
+                not_after: "2027-11-01T00:00:00Z".into(),
+            })
+            .collect(),
+        fetched_at: "2026-11-29T07:00:00Z".into(),
+    }
 }
 
 fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -307,8 +337,14 @@ fn populate(path: &Path) -> Ids {
             document_ids: vec![docs[0].0.clone()],
         })
         .unwrap();
+    vault.store_credentials(&credential_set(&me, 2)).unwrap();
+    vault.store_credentials(&credential_set(&child, 1)).unwrap();
+    for (name, value) in DEVICE_VALUES {
+        vault.set_device_value(name, value).unwrap();
+    }
     vault.integrity_check().unwrap();
     Ids {
+        device_values: DEVICE_VALUES.iter().map(|(n, _)| n.to_string()).collect(),
         docs,
         profiles: vec![me, child],
         applications: keys.iter().map(|k| k.to_string()).collect(),
@@ -353,6 +389,13 @@ fn reads(vault: &Vault, ids: &Ids) -> Vec<(String, Result<String, VaultError>)> 
         out.push((
             format!("list_documents {p}"),
             dbg(vault.list_documents(Some(p))),
+        ));
+        out.push((format!("credentials {p}"), dbg(vault.credentials(p))));
+    }
+    for name in &ids.device_values {
+        out.push((
+            format!("device_value {name}"),
+            dbg(vault.device_value(name)),
         ));
     }
     for (doc, atts) in &ids.docs {
@@ -910,6 +953,26 @@ fn swapped_ciphertexts_are_detected() {
             ("disclosures", "body", &disclosures[2]),
             ("application_history", "body", &history[2]),
         ),
+        (
+            "credentials.body across profiles",
+            ("credentials", "body", &fx.ids.profiles[0]),
+            ("credentials", "body", &fx.ids.profiles[1]),
+        ),
+        (
+            "credentials.body with a profile body",
+            ("credentials", "body", &fx.ids.profiles[1]),
+            ("profiles", "body", &fx.ids.profiles[1]),
+        ),
+        (
+            "device_values.value across names",
+            ("device_values", "value", &fx.ids.device_values[0]),
+            ("device_values", "value", &fx.ids.device_values[1]),
+        ),
+        (
+            "a device value with a credential set",
+            ("device_values", "value", &fx.ids.device_values[0]),
+            ("credentials", "body", &fx.ids.profiles[0]),
+        ),
     ];
     for (what, a, b) in cases {
         swap(&fx, a, b);
@@ -1033,7 +1096,41 @@ fn moved_copied_and_renamed_rows_are_detected() {
                 "UPDATE profiles SET id = 'dddddddd-0000-4000-8000-000000000000' WHERE id = '{}'",
                 fx.ids.profiles[1]
             ),
-            vec![(format!("list_documents {}", fx.ids.profiles[1]), d1.clone())],
+            vec![
+                (format!("list_documents {}", fx.ids.profiles[1]), d1.clone()),
+                (
+                    format!("credentials {}", fx.ids.profiles[1]),
+                    fx.ids.profiles[1].clone(),
+                ),
+            ],
+        ),
+        (
+            "a credential set moved to another profile".into(),
+            format!(
+                "DELETE FROM credentials WHERE profile_id = '{p0}'; \
+                 UPDATE credentials SET profile_id = '{p0}' WHERE profile_id = '{p1}'",
+                p0 = fx.ids.profiles[0],
+                p1 = fx.ids.profiles[1]
+            ),
+            // The child's set is gone from the child (allowed: rows taken
+            // away are out of scope), never shown as the citizen's.
+            vec![(
+                format!("credentials {}", fx.ids.profiles[1]),
+                "Some".to_owned(),
+            )],
+        ),
+        (
+            "a device value renamed".into(),
+            format!(
+                "DELETE FROM device_values WHERE name = '{a}'; \
+                 UPDATE device_values SET name = '{a}' WHERE name = '{b}'",
+                a = fx.ids.device_values[0],
+                b = fx.ids.device_values[1]
+            ),
+            vec![(
+                format!("device_value {}", fx.ids.device_values[1]),
+                "Some".to_owned(),
+            )],
         ),
         (
             "an application renamed".into(),
@@ -1046,7 +1143,8 @@ fn moved_copied_and_renamed_rows_are_detected() {
     ];
     for (what, sql, may_lose) in cases {
         let conn = raw(&fx.path);
-        assert_eq!(conn.execute(&sql, []).unwrap(), 1, "{what}");
+        conn.execute_batch(&sql).unwrap();
+        assert_eq!(conn.changes(), 1, "{what}");
         drop(conn);
         assert_detected_except(&fx, &KEK, &what, &may_lose);
         restore(&fx);

@@ -398,11 +398,133 @@ fn the_v1_fixture_migrates_into_the_self_profile() {
         "queued"
     );
     v.integrity_check().unwrap();
+    // Every later migration ran too: the device-bound tables are there.
+    assert_eq!(user_version(&path), latest_version());
+    let mut v = v;
+    assert_eq!(v.credentials("self").unwrap(), None);
+    v.store_credentials(&credential_set("self")).unwrap();
+    v.set_device_value("creds/refresh_token", b"rt").unwrap();
+    v.integrity_check().unwrap();
     v.lock();
     // Reopening does not migrate again.
     let v = Vault::open(&path, &keys).unwrap();
     assert_eq!(v.list_profiles().unwrap().len(), 1);
     assert_eq!(v.list_documents(None).unwrap().len(), 1);
+    assert_eq!(v.credentials("self").unwrap(), Some(credential_set("self")));
+}
+
+fn user_version(path: &std::path::Path) -> i64 {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap()
+}
+
+/// The schema version a new vault gets.
+fn latest_version() -> i64 {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = MemoryKeyStore::new();
+    drop(fast_vault(dir.path(), Some(&keys), None));
+    user_version(&dir.path().join("v.sqlite3"))
+}
+
+fn credential_set(profile: &str) -> cds_vault::CredentialSet {
+    cds_vault::CredentialSet {
+        profile_id: profile.into(),
+        subject_number: "079095001234".into(),
+        full_name: "Nguyễn Văn Bình".into(),
+        credentials: vec![cds_vault::StoredCredential {
+            disclosure: "over18".into(),
+            credential_id: "c-1".into(),
+            text: "CDS1:abc.def".into(),
+            not_before: "2026-11-01T00:00:00Z".into(),
+            not_after: "2027-11-01T00:00:00Z".into(),
+        }],
+        fetched_at: "2026-11-29T07:00:00Z".into(),
+    }
+}
+
+fn fixture_kek(name: &str) -> FixedKek {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let hex = std::fs::read_to_string(fixtures.join(name)).unwrap();
+    FixedKek(
+        (0..64)
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex.trim()[i..i + 2], 16).unwrap())
+            .collect(),
+    )
+}
+
+const V2_DOC: &str = "cb020964-845e-422f-890f-ab775d616a04";
+const V2_CHILD: &str = "b2e5aa57-8b73-4f75-aaba-b12b207362e0";
+const V2_PNG: &str = "49f7a5c4-09ca-4f74-9540-ac8a6cc5e29e";
+const V2_PDF: &str = "8f018ed5-d692-42f3-a6fe-44f413c58cd2";
+
+/// A deterministic PDF-looking payload, as `make_v2_fixture.rs` made it.
+fn fixture_pdf(len: usize) -> Vec<u8> {
+    let mut v = b"%PDF-1.7\n".to_vec();
+    let mut x: u32 = 12345;
+    while v.len() < len {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        v.push((x >> 16) as u8);
+    }
+    v
+}
+
+#[test]
+fn the_v2_fixture_migrates_to_the_latest_schema() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.sqlite3");
+    std::fs::copy(fixtures.join("v2.sqlite3"), &path).unwrap();
+    assert_eq!(user_version(&path), 2);
+    let keys = fixture_kek("v2.kek.hex");
+    let mut v = Vault::open(&path, &keys).unwrap();
+    assert_eq!(user_version(&path), latest_version());
+    let profiles = v.list_profiles().unwrap();
+    assert_eq!(profiles.len(), 2);
+    assert_eq!(profiles[1].id, V2_CHILD);
+    let doc = v.get_document(V2_DOC).unwrap();
+    assert_eq!(doc.number(), "079095001234");
+    let ids: Vec<&str> = doc.attachments.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids, [V2_PNG, V2_PDF]);
+    assert!(doc.attachments[0].has_thumbnail);
+    assert!(!doc.attachments[1].has_thumbnail);
+    let png = v.attachment_bytes(V2_PNG).unwrap();
+    let img = image::load_from_memory(&png).unwrap();
+    assert_eq!((img.width(), img.height()), (64, 40));
+    assert!(v
+        .thumbnail(V2_PNG)
+        .unwrap()
+        .unwrap()
+        .starts_with(&[0xFF, 0xD8]));
+    assert_eq!(
+        &v.attachment_bytes(V2_PDF).unwrap()[..],
+        &fixture_pdf(150_000)[..]
+    );
+    assert_eq!(v.thumbnail(V2_PDF).unwrap(), None);
+    assert_eq!(
+        v.pending_applications().unwrap()[0].idempotency_key,
+        "app-v2"
+    );
+    v.integrity_check().unwrap();
+    // The new tables work on the migrated file.
+    v.store_credentials(&credential_set(V2_CHILD)).unwrap();
+    v.set_device_value("trust/list", b"[]").unwrap();
+    v.rotate_key(None).unwrap();
+    v.integrity_check().unwrap();
+    drop(v);
+    let v = Vault::open(&path, &keys).unwrap();
+    assert_eq!(
+        v.credentials(V2_CHILD).unwrap(),
+        Some(credential_set(V2_CHILD))
+    );
+    assert_eq!(&v.device_value("trust/list").unwrap().unwrap()[..], b"[]");
+    assert_eq!(
+        &v.attachment_bytes(V2_PDF).unwrap()[..],
+        &fixture_pdf(150_000)[..]
+    );
+    v.integrity_check().unwrap();
 }
 
 #[test]
