@@ -17,8 +17,10 @@ use zeroize::Zeroizing;
 
 use crate::apps::{insert_disclosure, link_tag, mask, DisclosureBody, SealedDisclosure};
 use crate::crypto::{random_salt, BackupKey, LookupKey, Place, VaultKey, SALT_LEN};
+use crate::docs::read_attachment_file;
 use crate::docs::{doc_by_number, open_doc_row, rewrite_doc_body, DOC_COLUMNS};
 use crate::error::{db, io};
+use crate::files::{FileStore, Pending, DATA_REF, THUMB_REF};
 use crate::keys::{sync_parent_dir, AttachmentInfo, DocBody, ProfileBody};
 use crate::{
     new_id, now_rfc3339, number_hash, open_json, seal_json, text, BackupSummary, DisclosureChannel,
@@ -647,18 +649,21 @@ fn read_stream(
 // ---- import: applying records ---------------------------------------------
 
 /// Applies records inside the import transaction, merging by id.
-struct Applier<'a> {
+struct Applier<'a, 'f> {
     conn: &'a Connection,
     key: &'a VaultKey,
     lookup: &'a LookupKey,
     rng: &'a SystemRandom,
+    files: &'f FileStore,
+    /// Attachment files written by this import: removed unless it commits.
+    pending: &'a mut Pending<'f>,
     /// Backup document id → the id of the document with the same kind and
     /// number already in the vault (the backup's copy is skipped).
     same_number: HashMap<String, String>,
     added: BackupSummary,
 }
 
-impl Applier<'_> {
+impl Applier<'_, '_> {
     fn exists(&self, sql: &str, id: &str) -> Result<bool, VaultError> {
         self.conn
             .query_row(sql, [id], |_| Ok(()))
@@ -792,16 +797,32 @@ impl Applier<'_> {
                 created_at: a.created_at.clone(),
             },
         )?;
-        let data = self.key.seal(self.rng, &at("data"), data)?;
+        // Files first (under the import's write lock), then the row.
+        let data = self.files.write(self.key, self.rng, &at(DATA_REF), data)?;
+        self.pending.push(&data.name);
         let thumb = match thumb {
-            Some(t) => Some(self.key.seal(self.rng, &at("thumb"), t)?),
+            Some(t) => {
+                let w = self.files.write(self.key, self.rng, &at(THUMB_REF), t)?;
+                self.pending.push(&w.name);
+                Some(w)
+            }
             None => None,
         };
         self.conn
             .execute(
-                "INSERT INTO attachments (id, document_id, created_at, meta, data, thumb) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![a.id, a.document_id, a.created_at, meta, data, thumb],
+                "INSERT INTO attachments \
+                 (id, document_id, created_at, meta, data, data_file, thumb, thumb_file) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    a.id,
+                    a.document_id,
+                    a.created_at,
+                    meta,
+                    data.sealed_ref,
+                    data.name,
+                    thumb.as_ref().map(|t| &t.sealed_ref),
+                    thumb.as_ref().map(|t| &t.name)
+                ],
             )
             .map_err(db)?;
         // Listed in its document's sealed body, in the same transaction;
@@ -1123,8 +1144,12 @@ impl Vault {
         let tx = self.conn.unchecked_transaction().map_err(db)?;
         let conn: &Connection = &tx;
         let mut total: u64 = 0;
-        // Device-bound tables are not exported, so not counted.
-        for c in SEALED.iter().filter(|c| !DEVICE_BOUND.contains(&c.table)) {
+        // Device-bound tables are not exported, so not counted; attachment
+        // bytes are counted by their files' sizes below.
+        for c in SEALED.iter().filter(|c| {
+            !DEVICE_BOUND.contains(&c.table)
+                && !(c.table == T_ATTACHMENTS && (c.col == "data" || c.col == "thumb"))
+        }) {
             let sql = format!(
                 "SELECT coalesce(sum(length({col})), 0) FROM {t}",
                 col = c.col,
@@ -1132,6 +1157,9 @@ impl Vault {
             );
             let n: i64 = conn.query_row(&sql, [], |r| r.get(0)).map_err(db)?;
             total = total.saturating_add(u64::try_from(n).unwrap_or(0));
+        }
+        for name in crate::files::referenced_names(conn)? {
+            total = total.saturating_add(self.files.len_of(&name));
         }
         let mut done: u64 = 0;
         let mut step = |n: usize, progress: &mut dyn FnMut(u64, u64)| {
@@ -1177,8 +1205,8 @@ impl Vault {
             .map_err(db)?;
         let mut att_stmt = conn
             .prepare(
-                "SELECT id, created_at, meta, data, thumb FROM attachments \
-                 WHERE document_id = ?1 ORDER BY rowid",
+                "SELECT id, created_at, meta, data, data_file, thumb, thumb_file \
+                 FROM attachments WHERE document_id = ?1 ORDER BY rowid",
             )
             .map_err(db)?;
         let mut rows = stmt.query([]).map_err(db)?;
@@ -1222,13 +1250,12 @@ impl Vault {
                 if text(a, 1)? != info.created_at {
                     return Err(at("meta").tampered());
                 }
-                let data_sealed = blob(a, 3, &at("data"))?;
-                let data = self.key.open(&at("data"), data_sealed)?;
-                let thumb_sealed = opt_blob(a, 4, &at("thumb"))?;
-                let thumb = match thumb_sealed {
-                    Some(t) => Some(self.key.open(&at("thumb"), t)?),
-                    None => None,
-                };
+                // The bytes come from the attachment files, authenticated.
+                let data =
+                    read_attachment_file(&self.key, &self.files, a, 3, &att_id, &id, "data")?
+                        .ok_or_else(|| at(DATA_REF).tampered())?;
+                let thumb =
+                    read_attachment_file(&self.key, &self.files, a, 5, &att_id, &id, "thumb")?;
                 let json = to_json(&BAttachment {
                     id: att_id.clone(),
                     document_id: id.clone(),
@@ -1252,8 +1279,8 @@ impl Vault {
                 counts.attachments += 1;
                 step(
                     meta_sealed.len()
-                        + data_sealed.len()
-                        + thumb_sealed.map(<[u8]>::len).unwrap_or(0),
+                        + sealed_len(data.len())
+                        + thumb.as_ref().map_or(0, |t| sealed_len(t.len())),
                     progress,
                 );
             }
@@ -1490,16 +1517,21 @@ impl Vault {
             key: vkey,
             lookup,
             rng,
+            files,
             ..
         } = self;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db)?;
+        // Attachment files this import writes: removed unless it commits.
+        let mut pending = Pending::new(files);
         let mut applier = Applier {
             conn: &tx,
             key: vkey,
             lookup,
             rng,
+            files,
+            pending: &mut pending,
             same_number: HashMap::new(),
             added: BackupSummary::default(),
         };
@@ -1510,6 +1542,7 @@ impl Vault {
         }
         let mut added = applier.added;
         tx.commit().map_err(db)?;
+        pending.committed();
         added.bytes = len;
         progress(total, total);
         Ok(added)
@@ -1552,6 +1585,11 @@ fn check_backup_passphrase(p: &str) -> Result<(), VaultError> {
         ));
     }
     Ok(())
+}
+
+/// On-disk size of an attachment file of `n` plaintext bytes (progress).
+fn sealed_len(n: usize) -> usize {
+    usize::try_from(crate::files::sealed_file_len(n as u64)).unwrap_or(usize::MAX)
 }
 
 #[cfg(test)]

@@ -467,6 +467,69 @@ impl VaultKey {
     }
 }
 
+/// The random key of one attachment file (see `files.rs`). Stored only
+/// inside the attachment row's sealed reference (so it is wrapped by the
+/// vault key, and key rotation re-wraps it without touching the file).
+/// Used with counter nonces: the key is fresh for every file written, so a
+/// counter never repeats under it.
+pub(crate) struct FileKey(KeyBytes, LessSafeKey);
+
+impl FileKey {
+    pub(crate) fn generate(rng: &SystemRandom) -> Result<Self, VaultError> {
+        let bytes = KeyBytes::generate(rng)?;
+        let aead = bytes.ring_key()?;
+        Ok(FileKey(bytes, aead))
+    }
+
+    /// A key read back from a sealed reference; `None` if not 32 bytes.
+    pub(crate) fn from_slice(bytes: &[u8]) -> Option<Self> {
+        let bytes = KeyBytes::from_slice(bytes)?;
+        let aead = bytes.ring_key().ok()?;
+        Some(FileKey(bytes, aead))
+    }
+
+    /// The raw bytes, to be sealed into the reference (never stored in
+    /// clear).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.0 .0[..]
+    }
+
+    /// Seals `buf` (one chunk of plaintext) in place, appending the tag.
+    pub(crate) fn seal_chunk(
+        &self,
+        counter: u64,
+        aad: &[u8],
+        buf: &mut Vec<u8>,
+    ) -> Result<(), VaultError> {
+        self.1
+            .seal_in_place_append_tag(counter_nonce(counter), aead::Aad::from(aad), buf)
+            .map_err(|_| VaultError::Storage("encryption failed (chunk too large?)".into()))
+    }
+
+    /// Opens `ciphertext || tag` in place; returns the plaintext length
+    /// (the plaintext is at the start of `buf`).
+    pub(crate) fn open_chunk(
+        &self,
+        counter: u64,
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> Result<usize, Unauthentic> {
+        self.1
+            .open_in_place(counter_nonce(counter), aead::Aad::from(aad), buf)
+            .map(|p| p.len())
+            .map_err(|_| Unauthentic)
+    }
+}
+
+impl std::fmt::Debug for FileKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FileKey(<redacted>)")
+    }
+}
+
+/// Length of an AES-GCM tag, in bytes.
+pub(crate) const AEAD_TAG_LEN: usize = TAG_LEN;
+
 /// HMAC-SHA256 key for lookups by document number (never stored).
 pub(crate) struct LookupKey(KeyBytes);
 

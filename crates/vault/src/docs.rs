@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use crate::crypto::{LookupKey, Place, VaultKey};
 use crate::error::db;
+use crate::files::{FileStore, Pending, DATA_REF, THUMB_REF};
 use crate::keys::{AttachmentInfo, DocBody, ProfileBody};
 use crate::validate::{
     lookup_form, validate_attachment, validate_document, validate_profile, ValidAttachment,
@@ -399,10 +400,15 @@ impl Vault {
             },
         )?;
         let fresh = self.cache_is_fresh();
+        // The write lock is taken before the attachment files are written
+        // and held until the rows that reference them commit (the open-time
+        // sweep takes it too, so it never sees a file whose row is about to
+        // commit as an orphan).
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db)?;
+        let mut pending = Pending::new(&self.files);
         tx.execute(
             "INSERT INTO documents (id, profile_id, created_at, updated_at, number_hash, body) \
              VALUES (?1, ?2, ?3, ?3, ?4, ?5)",
@@ -411,9 +417,11 @@ impl Vault {
         .map_err(db)?;
         let rowid = tx.last_insert_rowid();
         for (p, att_id) in prepared.iter().zip(&att_ids) {
-            insert_attachment(&tx, &self.key, &self.rng, &id, att_id, p, &now)?;
+            let files = (&self.files, &mut pending);
+            insert_attachment(&tx, &self.key, &self.rng, files, &id, att_id, p, &now)?;
         }
         tx.commit().map_err(db)?;
+        pending.committed();
         let stored = self.get_document(&id);
         self.cache_apply(fresh, |docs| {
             let d = stored.as_ref().map_err(Clone::clone)?;
@@ -535,13 +543,21 @@ impl Vault {
     /// Deletes a document and its attachments.
     pub fn delete_document(&mut self, id: &str) -> Result<(), VaultError> {
         let fresh = self.cache_is_fresh();
-        let n = self
+        let tx = self
             .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let names = file_names(&tx, "document_id", id)?;
+        let n = tx
             .execute("DELETE FROM documents WHERE id = ?1", [id])
             .map_err(db)?;
         if n == 0 {
             return Err(not_found("document", id));
         }
+        tx.commit().map_err(db)?;
+        // Only once the rows are gone for good: a crash before this leaves
+        // orphans for the next open's sweep, never a row without its file.
+        self.files.remove(&names);
         self.cache_apply(fresh, |docs| {
             let before = docs.len();
             docs.retain(|e| e.summary.id != id);
@@ -569,13 +585,25 @@ impl Vault {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db)?;
         let att_id = new_id();
-        let meta = insert_attachment(&tx, &self.key, &self.rng, document_id, &att_id, &p, &now)?;
+        let mut pending = Pending::new(&self.files);
+        let files = (&self.files, &mut pending);
+        let meta = insert_attachment(
+            &tx,
+            &self.key,
+            &self.rng,
+            files,
+            document_id,
+            &att_id,
+            &p,
+            &now,
+        )?;
         rewrite_doc_body(&tx, &self.key, &self.rng, document_id, |b| {
             b.attachments.push(att_id.clone());
             b.updated_at = now.clone();
             Ok(())
         })?;
         tx.commit().map_err(db)?;
+        pending.committed();
         let stored = self.get_document(document_id);
         self.cache_replace(fresh, document_id, stored.as_ref());
         Ok(meta)
@@ -614,9 +642,12 @@ impl Vault {
             }
             Ok(())
         })?;
+        let names = file_names(&tx, "id", attachment_id)?;
         tx.execute("DELETE FROM attachments WHERE id = ?1", [attachment_id])
             .map_err(db)?;
         tx.commit().map_err(db)?;
+        // After the commit (see `delete_document`).
+        self.files.remove(&names);
         let stored = self.get_document(&doc_id);
         self.cache_replace(fresh, &doc_id, stored.as_ref());
         Ok(())
@@ -852,22 +883,15 @@ impl Vault {
         attachment_id: &str,
         col: &'static str,
     ) -> Result<Option<Zeroizing<Vec<u8>>>, VaultError> {
-        let sql = format!("SELECT document_id, {col} FROM attachments WHERE id = ?1");
-        let mut stmt = self.conn.prepare(&sql).map_err(db)?;
+        let sql = format!("SELECT document_id, {col}, {col}_file FROM attachments WHERE id = ?1");
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(db)?;
         let mut rows = stmt.query([attachment_id]).map_err(db)?;
         let row = rows
             .next()
             .map_err(db)?
             .ok_or_else(|| not_found("attachment", attachment_id))?;
         let doc_id = text(row, 0)?;
-        let place = Place::new(T_ATTACHMENTS, attachment_id, col).with_parent(&doc_id);
-        // Taken as an owned Vec (SQLite's one copy out of its pages) and
-        // decrypted in place: no second buffer.
-        match row.get::<_, rusqlite::types::Value>(1).map_err(db)? {
-            rusqlite::types::Value::Null => Ok(None),
-            rusqlite::types::Value::Blob(b) => self.key.open_owned(&place, b).map(Some),
-            _ => Err(place.tampered()),
-        }
+        read_attachment_file(&self.key, &self.files, row, 1, attachment_id, &doc_id, col)
     }
 
     /// Documents expiring within `within_days` of `today`, or already
@@ -902,10 +926,12 @@ impl Vault {
 
 /// Inserts one attachment row (the caller adds `att_id` to the document's
 /// sealed list in the same transaction).
+#[allow(clippy::too_many_arguments)]
 fn insert_attachment(
     conn: &Connection,
     key: &VaultKey,
     rng: &SystemRandom,
+    (files, pending): (&FileStore, &mut Pending<'_>),
     doc_id: &str,
     att_id: &str,
     p: &Prepared<'_>,
@@ -924,23 +950,40 @@ fn insert_attachment(
         &Place::new(T_ATTACHMENTS, &att_id, "meta").with_parent(doc_id),
         &info,
     )?;
-    let data = key.seal(
+    let data = files.write(
+        key,
         rng,
-        &Place::new(T_ATTACHMENTS, &att_id, "data").with_parent(doc_id),
+        &Place::new(T_ATTACHMENTS, &att_id, DATA_REF).with_parent(doc_id),
         p.valid.bytes,
     )?;
+    pending.push(&data.name);
     let thumb = match &p.thumb {
-        Some(t) => Some(key.seal(
-            rng,
-            &Place::new(T_ATTACHMENTS, &att_id, "thumb").with_parent(doc_id),
-            t,
-        )?),
+        Some(t) => {
+            let w = files.write(
+                key,
+                rng,
+                &Place::new(T_ATTACHMENTS, &att_id, THUMB_REF).with_parent(doc_id),
+                t,
+            )?;
+            pending.push(&w.name);
+            Some(w)
+        }
         None => None,
     };
     conn.execute(
-        "INSERT INTO attachments (id, document_id, created_at, meta, data, thumb) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![att_id, doc_id, now, meta, data, thumb],
+        "INSERT INTO attachments \
+         (id, document_id, created_at, meta, data, data_file, thumb, thumb_file) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            att_id,
+            doc_id,
+            now,
+            meta,
+            data.sealed_ref,
+            data.name,
+            thumb.as_ref().map(|t| &t.sealed_ref),
+            thumb.as_ref().map(|t| &t.name)
+        ],
     )
     .map_err(db)?;
     Ok(AttachmentMeta {
@@ -951,4 +994,49 @@ fn insert_attachment(
         has_thumbnail: p.thumb.is_some(),
         created_at: now.to_owned(),
     })
+}
+
+/// The attachment files of the rows where `col` = `value` (read before the
+/// rows are deleted, removed after the delete commits).
+fn file_names(conn: &Connection, col: &str, value: &str) -> Result<Vec<String>, VaultError> {
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT data_file, thumb_file FROM attachments WHERE {col} = ?1"
+        ))
+        .map_err(db)?;
+    let mut rows = stmt.query([value]).map_err(db)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(db)? {
+        for i in 0..2 {
+            if let ValueRef::Text(t) = r.get_ref(i).map_err(db)? {
+                if let Ok(n) = std::str::from_utf8(t) {
+                    out.push(n.to_owned());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Reads the file of an attachment column from a row holding, at `idx`,
+/// the sealed reference (`data` or `thumb`) and at `idx + 1` its file-name
+/// column. A NULL reference is "no such file" (a thumbnail-less
+/// attachment); anything else that is not a blob is Tampered.
+pub(crate) fn read_attachment_file(
+    key: &VaultKey,
+    files: &FileStore,
+    row: &Row<'_>,
+    idx: usize,
+    att_id: &str,
+    doc_id: &str,
+    col: &'static str,
+) -> Result<Option<Zeroizing<Vec<u8>>>, VaultError> {
+    let label = if col == "thumb" { THUMB_REF } else { DATA_REF };
+    let place = Place::new(T_ATTACHMENTS, att_id, label).with_parent(doc_id);
+    let name = col_text(row, idx + 1)?;
+    match row.get_ref(idx).map_err(db)? {
+        ValueRef::Null if name.is_none() => Ok(None),
+        ValueRef::Blob(b) => files.read(key, &place, name.as_deref(), b).map(Some),
+        _ => Err(place.tampered()),
+    }
 }

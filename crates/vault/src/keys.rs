@@ -8,6 +8,7 @@ use std::path::Path;
 
 use crate::crypto::{random_salt, Kek, Place, VaultKey, WrapSlot, SALT_LEN};
 use crate::error::{db, io};
+use crate::files::{FileStore, DATA_REF, THUMB_REF};
 use crate::{
     has_meta, now_rfc3339, number_hash, open_json, read_meta, schema, seal_json, text, thumb,
     validate, write_meta, KdfParams, KeyStore, Relation, Vault, VaultError, VaultFileInfo,
@@ -325,14 +326,18 @@ impl Vault {
     ) -> Result<Vault, VaultError> {
         let rng = SystemRandom::new();
         let lookup = key.lookup_key()?;
+        let files = FileStore::new(path);
         schema::enable_wal(&conn)?;
         if schema::user_version(&conn)? < schema::LATEST {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(db)?;
-            schema::migrate(&tx, &mut |c, to| migrate_data(c, to, &key, &rng))?;
+            schema::migrate(&tx, &mut |c, to| migrate_data(c, to, &key, &rng, &files))?;
             tx.commit().map_err(db)?;
         }
+        // Files left by a crash (written but never referenced, or no longer
+        // referenced) and temporary files.
+        files.sweep(&mut conn)?;
         let kdf = match kdf {
             Some(k) => k,
             None => match read_meta(&conn, M_POLICY)? {
@@ -352,6 +357,7 @@ impl Vault {
             rng,
             path: path.to_owned(),
             doc_cache: Default::default(),
+            files,
         })
     }
 
@@ -733,6 +739,7 @@ impl Vault {
         }
         self.access_log()?;
         self.check_credentials()?;
+        self.check_attachment_files()?;
         Ok(())
     }
 }
@@ -836,10 +843,70 @@ fn migrate_data(
     to: i64,
     key: &VaultKey,
     rng: &SystemRandom,
+    files: &FileStore,
 ) -> Result<(), VaultError> {
-    if to != 2 {
-        return Ok(());
+    match to {
+        2 => migrate_to_v2(conn, key, rng),
+        4 => attachments_to_files(conn, key, rng, files),
+        _ => Ok(()),
     }
+}
+
+/// Migration 4: every attachment's inline `data` and `thumb` (sealed with
+/// the place labels `data` / `thumb`) become files, and the cells sealed
+/// references to them. Files are written (and fsynced, with their
+/// directory) before the migration's transaction commits; a crash before
+/// the commit leaves the rows inline and the files unreferenced, so the
+/// next open migrates again and its sweep removes the old files. One
+/// attachment in memory at a time.
+fn attachments_to_files(
+    conn: &Connection,
+    key: &VaultKey,
+    rng: &SystemRandom,
+    files: &FileStore,
+) -> Result<(), VaultError> {
+    let mut ids: Vec<(String, String)> = Vec::new();
+    {
+        let mut stmt = conn
+            .prepare("SELECT id, document_id FROM attachments ORDER BY rowid")
+            .map_err(db)?;
+        let mut rows = stmt.query([]).map_err(db)?;
+        while let Some(r) = rows.next().map_err(db)? {
+            ids.push((text(r, 0)?, text(r, 1)?));
+        }
+    }
+    for (id, doc) in ids {
+        for (col, label) in [("data", DATA_REF), ("thumb", THUMB_REF)] {
+            let inline: Option<Vec<u8>> = conn
+                .query_row(
+                    &format!("SELECT {col} FROM attachments WHERE id = ?1"),
+                    [&id],
+                    |r| r.get(0),
+                )
+                .map_err(db)?;
+            let Some(inline) = inline else { continue };
+            let plain = key.open_owned(
+                &Place::new(T_ATTACHMENTS, &id, col).with_parent(&doc),
+                inline,
+            )?;
+            let w = files.write(
+                key,
+                rng,
+                &Place::new(T_ATTACHMENTS, &id, label).with_parent(&doc),
+                &plain,
+            )?;
+            conn.execute(
+                &format!("UPDATE attachments SET {col} = ?2, {col}_file = ?3 WHERE id = ?1"),
+                params![id, w.sealed_ref, w.name],
+            )
+            .map_err(db)?;
+        }
+    }
+    Ok(())
+}
+
+/// Migration 2 (from v1).
+fn migrate_to_v2(conn: &Connection, key: &VaultKey, rng: &SystemRandom) -> Result<(), VaultError> {
     let lookup = key.lookup_key()?;
     let now = now_rfc3339()?;
     // Documents: v1 body → v2 field map in the self profile.
@@ -1035,6 +1102,8 @@ fn build_new_file(
     key: &VaultKey,
     rng: &SystemRandom,
 ) -> Result<(), VaultError> {
+    // A new vault has no attachments: migration 4 writes no file.
+    let files = FileStore::new(tmp);
     let mut conn = Connection::open_with_flags(
         tmp,
         OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -1048,7 +1117,7 @@ fn build_new_file(
         .map_err(db)?;
     tx.pragma_update(None, "application_id", schema::APPLICATION_ID)
         .map_err(db)?;
-    schema::migrate(&tx, &mut |c, to| migrate_data(c, to, key, rng))?;
+    schema::migrate(&tx, &mut |c, to| migrate_data(c, to, key, rng, &files))?;
     for (name, value) in meta {
         write_meta(&tx, name, value)?;
     }
@@ -1104,6 +1173,41 @@ fn remove_quietly(path: &Path) {
         let mut p = path.as_os_str().to_owned();
         p.push(suffix);
         let _ = std::fs::remove_file(std::path::PathBuf::from(p));
+    }
+}
+
+impl Vault {
+    /// For [`Vault::integrity_check`]: every attachment's data and
+    /// thumbnail file exists with the size its reference says and
+    /// authenticates in full (one file in memory at a time).
+    fn check_attachment_files(&self) -> Result<(), VaultError> {
+        let mut last: i64 = i64::MIN;
+        loop {
+            let mut stmt = self
+                .conn
+                .prepare_cached(
+                    "SELECT rowid, id, document_id, data, data_file, thumb, thumb_file \
+                     FROM attachments WHERE rowid > ?1 ORDER BY rowid LIMIT 1",
+                )
+                .map_err(db)?;
+            let mut rows = stmt.query([last]).map_err(db)?;
+            let Some(r) = rows.next().map_err(db)? else {
+                return Ok(());
+            };
+            last = r.get(0).map_err(db)?;
+            let id = text(r, 1)?;
+            let doc = text(r, 2)?;
+            let read = |idx, col| {
+                crate::docs::read_attachment_file(&self.key, &self.files, r, idx, &id, &doc, col)
+            };
+            if read(3, "data")?.is_none() {
+                return Err(VaultError::Tampered {
+                    table: T_ATTACHMENTS,
+                    id,
+                });
+            }
+            read(5, "thumb")?;
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! The citizen's document vault: profiles (the citizen and family members),
 //! their documents with photos and scans, applications sent to the city and
 //! an access log of everything that left the vault, encrypted at rest in one
-//! SQLite file, with encrypted backups.
+//! SQLite file and a directory of sealed attachment files beside it
+//! (`<vault file>.files/`), with encrypted backups.
 //!
 //! # Key hierarchy
 //!
@@ -22,7 +23,9 @@
 //!        every personal field,           lookup key: HMAC-SHA256 of
 //!        attachment, thumbnail,          (kind, document number) → the
 //!        application, log entry,         `documents.number_hash` index
-//!        credential set, device value
+//!        credential set, device value,
+//!        attachment-file reference ──► file key (random 256 bit per
+//!                                      file) ──► the file's chunks
 //! ```
 //!
 //! - The **vault key** is random and encrypts records. It is stored only
@@ -143,18 +146,21 @@
 //! for as long as the vault is open (like any value the app has shown); it
 //! is dropped on [`Vault::lock`].
 //!
-//! # On-disk format (schema version 3)
+//! # On-disk format (schema version 4)
 //!
 //! One SQLite file (WAL, `synchronous=FULL`, foreign keys on,
 //! `application_id` = `0x43445356` "CDSV", schema version in
-//! `user_version`, numbered migrations in `schema.rs`):
+//! `user_version`, numbered migrations in `schema.rs`), and beside it the
+//! directory **`<vault file>.files/`** holding every attachment's bytes and
+//! thumbnail as a sealed file (below). Moving, copying or deleting a vault
+//! means moving, copying or deleting both (plus SQLite's `-wal`/`-shm`).
 //!
 //! | table | plaintext columns | sealed columns |
 //! |---|---|---|
 //! | `meta` | `name`, `created_at`; values of `kdf/pin` (JSON params), `pin/*` counters | `wrap/keyring`, `wrap/pin` (by KEKs); `kdf/policy` (by the vault key) |
 //! | `profiles` | `id` (`self` for the citizen, else UUID), `created_at` | `body`: `{full_name, relation, date_of_birth, created_at}` |
 //! | `documents` | `id`, `profile_id`, `created_at`, `updated_at`, `number_hash` (HMAC, unique) | `body` (`body/v2`): `{kind, fields, custom_fields, profile_id, created_at, updated_at, attachments: [id…]}` |
-//! | `attachments` | `id`, `document_id`, `created_at` | `meta`: `{file_name, mime, size, created_at}`; `data`; `thumb` (JPEG) |
+//! | `attachments` | `id`, `document_id`, `created_at`, `data_file`, `thumb_file` (file names) | `meta`: `{file_name, mime, size, created_at}`; `data` (`data/file`), `thumb` (`thumb/file`, JPEG): references to the files |
 //! | `applications` | `idempotency_key`, `created_at`, `state` | `payload`, `receipt`, `last_error` |
 //! | `application_documents` | `idempotency_key`, `document_id`, `tag` (HMAC of both) | |
 //! | `application_history` | `id`, `idempotency_key`, `at` | `body`: `{at, status, case_number}` |
@@ -175,6 +181,33 @@
 //! restored vault fetches its own. A credential set is deleted with its
 //! profile (`ON DELETE CASCADE`). Migration 3 adds their tables (no data
 //! step).
+//!
+//! **Attachment files** (`files.rs`): each attachment's bytes and its
+//! thumbnail are a file `<32 hex digits>.cdsf` in `<vault file>.files/`,
+//! sealed in 64 KiB AES-256-GCM chunks (counter nonces, each chunk's
+//! associated data binding the attachment's place, the file header, its
+//! index and whether it is last) under a **random key per file**. The row's
+//! sealed `data`/`thumb` cell is a small reference (file key, plaintext
+//! size, file name) sealed by the vault key at the place
+//! `cds-vault/v1|attachments|<id>|data/file|<document id>` (`thumb/file`);
+//! the plaintext `data_file`/`thumb_file` columns repeat the name and must
+//! equal the sealed one. A file changed, cut, extended, or swapped with
+//! another attachment's is [`VaultError::Tampered`]; a missing file is
+//! [`VaultError::Corrupt`] naming the attachment. A file is written to a
+//! temporary name, fsynced, renamed and its directory fsynced **before**
+//! the row referencing it commits (the writer holds SQLite's write lock
+//! throughout); a deleted attachment's file is removed **after** the
+//! delete commits. A full disk while writing a file is
+//! [`VaultError::DiskFull`] and leaves neither the file nor the row. Every
+//! open sweeps, under the write lock, our files that
+//! no row references (a crash between a rename and a commit, or between a
+//! commit and an unlink) and temporary files; other files are left alone.
+//! Key rotation re-seals only the references (the file keys are
+//! re-wrapped; the files are not rewritten). [`Vault::integrity_check`]
+//! reads and authenticates every file. Migration 4 moves inline v2/v3
+//! bytes out to files inside the migration's transaction (files first,
+//! then the rows; a crash before the commit leaves the vault at v3 and the
+//! files unreferenced, swept by the open that redoes it).
 //!
 //! Migration 2 (from v1) needs the vault key: it moves every document into
 //! the `self` profile, turns `{kind, number, full_name, date_of_birth}` into
@@ -231,7 +264,9 @@
 //!   Credential sets and device values are device-bound and never in a
 //!   backup; import leaves the target vault's own ones untouched.
 //! - **Streaming**: export holds one attachment and one chunk in memory at
-//!   a time, reading from one SQLite snapshot; it writes `dest.tmp`,
+//!   a time, reading from one SQLite snapshot and the attachment files
+//!   (each authenticated); import writes the attachment files (removed
+//!   again if the import does not commit); it writes `dest.tmp`,
 //!   fsyncs, renames over `dest` and fsyncs the directory, removing the
 //!   temporary file on any failure ([`VaultError::DiskFull`] for a full
 //!   disk). Import reads the file twice: first it decrypts and checks all of
@@ -267,6 +302,7 @@ mod creds;
 mod crypto;
 mod docs;
 mod error;
+mod files;
 mod keys;
 mod keystore;
 mod schema;
@@ -621,15 +657,28 @@ const fn sc(
     }
 }
 
-/// Every column sealed by the vault key (schema version 3). Rotation
+/// Every column sealed by the vault key (schema version 4). Rotation
 /// re-seals and the integrity check opens all of them; backups carry every
 /// table here except the device-bound ones ([`DEVICE_BOUND`]).
 pub(crate) const SEALED: &[SealedColumn] = &[
     sc(T_PROFILES, "id", None, "body", "body"),
     sc(T_DOCUMENTS, "id", None, "body", DOC_BODY),
     sc(T_ATTACHMENTS, "id", Some("document_id"), "meta", "meta"),
-    sc(T_ATTACHMENTS, "id", Some("document_id"), "data", "data"),
-    sc(T_ATTACHMENTS, "id", Some("document_id"), "thumb", "thumb"),
+    // Since schema 4: sealed references to the attachment files.
+    sc(
+        T_ATTACHMENTS,
+        "id",
+        Some("document_id"),
+        "data",
+        files::DATA_REF,
+    ),
+    sc(
+        T_ATTACHMENTS,
+        "id",
+        Some("document_id"),
+        "thumb",
+        files::THUMB_REF,
+    ),
     sc(
         T_APPLICATIONS,
         "idempotency_key",
@@ -687,6 +736,8 @@ pub struct Vault {
     pub(crate) path: PathBuf,
     /// Decrypted document summaries (see "Summary cache" in the crate docs).
     pub(crate) doc_cache: std::cell::RefCell<Option<docs::DocCache>>,
+    /// The attachment files beside the database (`<path>.files/`).
+    pub(crate) files: files::FileStore,
 }
 
 impl std::fmt::Debug for Vault {

@@ -95,6 +95,14 @@ const MIGRATIONS: &[&str] = &[
         value BLOB NOT NULL
     );
     "#,
+    // 4: attachment bytes and thumbnails move to sealed files beside the
+    // database (`files.rs`); `data` and `thumb` then hold sealed references
+    // and these columns the file names. The data step
+    // (`crate::keys::migrate_data`) writes the files and rewrites the rows.
+    r#"
+    ALTER TABLE attachments ADD COLUMN data_file TEXT;
+    ALTER TABLE attachments ADD COLUMN thumb_file TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

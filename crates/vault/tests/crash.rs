@@ -394,6 +394,7 @@ fn acknowledged_writes_survive_sigkill_at_random_points() {
     // never appear later.
     let mut lost: BTreeSet<u64> = BTreeSet::new();
     let (mut total_acks, mut inflight_kept, mut inflight_lost, mut idle) = (0, 0, 0, 0);
+    let (mut stray_seen, mut temps_seen) = (0, 0);
 
     for kill in 0..kills {
         if kill % KILLS_PER_VAULT == 0 {
@@ -432,6 +433,12 @@ fn acknowledged_writes_survive_sigkill_at_random_points() {
             idle += 1;
             continue;
         }
+        // What the kill left in the attachment-file directory, before the
+        // open-time sweep: files not (yet) referenced by a committed row and
+        // temporary files are expected here, never after the reopen.
+        let (orphans, temps) = stray_files(&path);
+        stray_seen += orphans;
+        temps_seen += temps;
         let vault = Vault::open(&path, &keys)
             .unwrap_or_else(|e| panic!("{label}: the vault does not open after the kill: {e}"));
         vault
@@ -440,6 +447,11 @@ fn acknowledged_writes_survive_sigkill_at_random_points() {
         let seen = read_everything(&vault)
             .unwrap_or_else(|e| panic!("{label}: reading the vault failed: {e}"));
         drop(vault);
+        assert_eq!(
+            stray_files(&path),
+            (0, 0),
+            "{label}: orphan or partial attachment files after the reopen"
+        );
 
         let mut by_number: BTreeMap<String, Seen> = BTreeMap::new();
         for s in seen {
@@ -484,7 +496,8 @@ fn acknowledged_writes_survive_sigkill_at_random_points() {
     eprintln!(
         "crash test: {kills} kills in {:.1?}; {total_acks} acknowledged writes; the write in \
          flight at a kill was kept {inflight_kept} times and rolled back {inflight_lost} times; \
-         {idle} kills hit no write",
+         {idle} kills hit no write; before reopening, {stray_seen} unreferenced and \
+         {temps_seen} temporary attachment files were found (all swept by the reopen)",
         t0.elapsed()
     );
     assert!(kills >= 500 || std::env::var_os("CDS_CRASH_KILLS").is_some());
@@ -500,4 +513,40 @@ fn acknowledged_writes_survive_sigkill_at_random_points() {
         inflight_kept + inflight_lost >= kills / 4,
         "too few kills landed during a write"
     );
+}
+
+/// `(unreferenced files, temporary files)` in the vault's attachment-file
+/// directory (`<vault>.files/`), against the rows committed in the file.
+/// Every file there must be one of the two kinds or referenced by a row.
+fn stray_files(path: &Path) -> (usize, usize) {
+    let mut dir = path.as_os_str().to_owned();
+    dir.push(".files");
+    let Ok(entries) = std::fs::read_dir(PathBuf::from(dir)) else {
+        return (0, 0);
+    };
+    // Read-write (it only reads): a read-only connection cannot recover a
+    // WAL left by a killed writer.
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut referenced = BTreeSet::new();
+    let mut stmt = conn
+        .prepare("SELECT data_file, thumb_file FROM attachments")
+        .unwrap();
+    let mut rows = stmt.query([]).unwrap();
+    while let Some(r) = rows.next().unwrap() {
+        for i in 0..2 {
+            if let Some(n) = r.get::<_, Option<String>>(i).unwrap() {
+                referenced.insert(n);
+            }
+        }
+    }
+    let (mut orphans, mut temps) = (0, 0);
+    for e in entries {
+        let name = e.unwrap().file_name().into_string().unwrap();
+        if name.ends_with(".tmp") {
+            temps += 1;
+        } else if !referenced.contains(&name) {
+            orphans += 1;
+        }
+    }
+    (orphans, temps)
 }

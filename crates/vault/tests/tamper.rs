@@ -441,6 +441,28 @@ struct Fixture {
     ids: Ids,
     baseline: Vec<(String, Result<String, VaultError>)>,
     pristine: Vec<u8>,
+    /// The attachment files (`<vault>.files/`) as they were: name, bytes.
+    pristine_files: Vec<(String, Vec<u8>)>,
+}
+
+/// The directory of the vault's attachment files.
+fn files_dir(path: &Path) -> PathBuf {
+    sidecar(path, ".files")
+}
+
+fn read_files(path: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(files_dir(path))
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().into_string().unwrap(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
 }
 
 fn fixture() -> Fixture {
@@ -459,12 +481,14 @@ fn fixture() -> Fixture {
         "closing the vault checkpoints its WAL into the file"
     );
     let pristine = std::fs::read(&path).unwrap();
+    let pristine_files = read_files(&path);
     Fixture {
         _dir: dir,
         path,
         ids,
         baseline,
         pristine,
+        pristine_files,
     }
 }
 
@@ -555,11 +579,18 @@ fn assert_detected_except(
     e
 }
 
-/// Puts the untouched file back and checks it reads as before.
+/// Puts the untouched file and attachment files back (opening a changed
+/// vault may have swept files its changed rows no longer reference).
 fn restore(fx: &Fixture) {
     let _ = std::fs::remove_file(sidecar(&fx.path, "-wal"));
     let _ = std::fs::remove_file(sidecar(&fx.path, "-shm"));
     std::fs::write(&fx.path, &fx.pristine).unwrap();
+    let dir = files_dir(&fx.path);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).unwrap();
+    for (name, bytes) in &fx.pristine_files {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
 }
 
 /// A sealed cell: table, column, the row's key and its value.
@@ -1396,5 +1427,249 @@ fn non_blob_key_material_is_a_clear_error() {
     }
     // The keyring path does not need it, and still reads everything.
     let vault = Vault::open(&fx.path, &KEK).unwrap();
+    assert_eq!(reads(&vault, &fx.ids), fx.baseline);
+}
+
+// ---- attachment files -----------------------------------------------------
+
+/// `(attachment id, column, file name)` of every attachment file.
+fn attachment_files(fx: &Fixture) -> Vec<(String, &'static str, String)> {
+    let conn = raw(&fx.path);
+    let mut out = Vec::new();
+    let mut stmt = conn
+        .prepare("SELECT id, data_file, thumb_file FROM attachments ORDER BY rowid")
+        .unwrap();
+    let mut rows = stmt.query([]).unwrap();
+    while let Some(r) = rows.next().unwrap() {
+        let id: String = r.get(0).unwrap();
+        out.push((id.clone(), "data", r.get::<_, String>(1).unwrap()));
+        if let Some(t) = r.get::<_, Option<String>>(2).unwrap() {
+            out.push((id, "thumb", t));
+        }
+    }
+    out
+}
+
+/// Byte positions changed in an attachment file of `len` bytes: the whole
+/// 21-byte header, the first ciphertext bytes, both sides of every chunk
+/// boundary (each chunk is 65,536 + 16 bytes), spread points, the last tag.
+fn file_positions(len: usize) -> Vec<usize> {
+    const H: usize = 21;
+    const C: usize = 65_536 + 16;
+    let mut p: BTreeSet<usize> = (0..H + 3).collect();
+    let mut b = H + C;
+    while b < len {
+        p.extend([b - 17, b - 1, b, b + 1]);
+        b += C;
+    }
+    p.extend([len / 3, len / 2, (2 * len) / 3]);
+    p.extend(len.saturating_sub(17)..len);
+    p.into_iter().filter(|&i| i < len).collect()
+}
+
+#[test]
+fn every_attachment_lives_in_a_sealed_file_and_none_is_left_over() {
+    let fx = fixture();
+    let files = attachment_files(&fx);
+    let on_disk: BTreeSet<String> = fx.pristine_files.iter().map(|(n, _)| n.clone()).collect();
+    let referenced: BTreeSet<String> = files.iter().map(|(_, _, n)| n.clone()).collect();
+    assert_eq!(on_disk, referenced, "exactly the referenced files");
+    let atts: usize = fx.ids.docs.iter().map(|(_, a)| a.len()).sum();
+    assert!(files.len() > atts, "data files plus some thumbnails");
+    // No attachment byte sits in SQLite any more: the sealed cells are
+    // small references.
+    let conn = raw(&fx.path);
+    let biggest: i64 = conn
+        .query_row(
+            "SELECT max(max(length(data)), max(coalesce(length(thumb), 0))) FROM attachments",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(biggest < 200, "a {biggest}-byte cell");
+}
+
+#[test]
+fn flipped_bytes_in_attachment_files_are_detected() {
+    let fx = fixture();
+    let dir = files_dir(&fx.path);
+    let mut flips = 0;
+    for (att, col, name) in attachment_files(&fx) {
+        let path = dir.join(&name);
+        let pristine = std::fs::read(&path).unwrap();
+        for pos in file_positions(pristine.len()) {
+            let mut bad = pristine.clone();
+            bad[pos] ^= mask(pos);
+            std::fs::write(&path, &bad).unwrap();
+            let what = format!("{col} file of {att} ({} bytes), byte {pos}", pristine.len());
+            let e = assert_detected(&fx, &KEK, &what);
+            assert_eq!(
+                e,
+                VaultError::Tampered {
+                    table: "attachments",
+                    id: att.clone()
+                },
+                "{what}"
+            );
+            flips += 1;
+        }
+        std::fs::write(&path, &pristine).unwrap();
+    }
+    eprintln!("{flips} single-byte changes in attachment files");
+    assert!(flips > 100, "only {flips}");
+    let vault = Vault::open(&fx.path, &KEK).unwrap();
+    vault.integrity_check().unwrap();
+    assert_eq!(reads(&vault, &fx.ids), fx.baseline);
+}
+
+#[test]
+fn cut_extended_swapped_or_missing_attachment_files_are_detected() {
+    let fx = fixture();
+    let dir = files_dir(&fx.path);
+    let files = attachment_files(&fx);
+    // Cut or extended.
+    for (att, col, name) in &files {
+        let path = dir.join(name);
+        let pristine = std::fs::read(&path).unwrap();
+        let n = pristine.len();
+        let mut variants: Vec<(String, Vec<u8>)> = vec![
+            ("cut by one byte".into(), pristine[..n - 1].to_vec()),
+            ("cut by a tag".into(), pristine[..n - 16].to_vec()),
+            ("cut to the header".into(), pristine[..21].to_vec()),
+            ("emptied".into(), Vec::new()),
+            ("one byte longer".into(), [&pristine[..], &[0]].concat()),
+            (
+                "a chunk longer".into(),
+                [&pristine[..], &pristine[21..n.min(21 + 65_552)]].concat(),
+            ),
+        ];
+        if n > 21 + 2 * 65_552 {
+            variants.push((
+                "cut at a chunk boundary".into(),
+                pristine[..21 + 65_552].to_vec(),
+            ));
+        }
+        for (how, bytes) in variants {
+            std::fs::write(&path, &bytes).unwrap();
+            let what = format!("{col} file of {att} {how}");
+            let e = assert_detected(&fx, &KEK, &what);
+            assert_eq!(
+                e,
+                VaultError::Tampered {
+                    table: "attachments",
+                    id: att.clone()
+                },
+                "{what}"
+            );
+        }
+        std::fs::write(&path, &pristine).unwrap();
+    }
+    // Swapped between attachments (same document, across documents) and
+    // between an attachment's data and its thumbnail: other keys, never
+    // the other's bytes.
+    let data = |i: usize| files.iter().filter(|f| f.1 == "data").nth(i).unwrap();
+    let thumb = files.iter().find(|f| f.1 == "thumb").unwrap();
+    let data_of_thumb = files
+        .iter()
+        .find(|f| f.1 == "data" && f.0 == thumb.0)
+        .unwrap();
+    let pairs = [
+        ("data files of one document", data(0), data(1)),
+        ("data files across documents", data(1), data(2)),
+        ("a data file with its thumbnail", data_of_thumb, thumb),
+    ];
+    for (what, a, b) in pairs {
+        let (pa, pb) = (dir.join(&a.2), dir.join(&b.2));
+        let (ba, bb) = (std::fs::read(&pa).unwrap(), std::fs::read(&pb).unwrap());
+        std::fs::write(&pa, &bb).unwrap();
+        std::fs::write(&pb, &ba).unwrap();
+        let e = assert_detected(&fx, &KEK, what);
+        assert!(
+            matches!(
+                e,
+                VaultError::Tampered {
+                    table: "attachments",
+                    ..
+                }
+            ),
+            "{what}: {e:?}"
+        );
+        restore(&fx);
+    }
+    // The rows' file-name columns swapped, or pointed elsewhere.
+    let (a0, a1) = (&data(0).0, &data(1).0);
+    let cases = [
+        format!(
+            "UPDATE attachments SET data_file = CASE id WHEN '{a0}' THEN '{n1}' ELSE '{n0}' END \
+             WHERE id IN ('{a0}', '{a1}')",
+            n0 = data(0).2,
+            n1 = data(1).2
+        ),
+        format!("UPDATE attachments SET data_file = '../../vault.sqlite3' WHERE id = '{a0}'"),
+        format!("UPDATE attachments SET data_file = NULL WHERE id = '{a0}'"),
+        format!(
+            "UPDATE attachments SET thumb_file = data_file WHERE id = '{}'",
+            thumb.0
+        ),
+    ];
+    for sql in cases {
+        let conn = raw(&fx.path);
+        conn.execute_batch(&sql).unwrap();
+        assert!(conn.changes() >= 1, "{sql}");
+        drop(conn);
+        let e = assert_detected(&fx, &KEK, &sql);
+        assert!(
+            matches!(
+                e,
+                VaultError::Tampered {
+                    table: "attachments",
+                    ..
+                }
+            ),
+            "{sql}: {e:?}"
+        );
+        restore(&fx);
+    }
+    // Missing: a clear error naming the attachment, from the read and
+    // from the integrity check.
+    for (att, col, name) in [data(2), thumb] {
+        std::fs::remove_file(dir.join(name)).unwrap();
+        let what = format!("{col} file of {att} missing");
+        let e = assert_detected(&fx, &KEK, &what);
+        match &e {
+            VaultError::Corrupt(m) => {
+                assert!(m.contains(att.as_str()) && m.contains("missing"), "{m}")
+            }
+            other => panic!("{what}: {other:?}"),
+        }
+        let vault = Vault::open(&fx.path, &KEK).unwrap();
+        let read = if *col == "data" {
+            vault.attachment_bytes(att).map(drop)
+        } else {
+            vault.thumbnail(att).map(drop)
+        };
+        assert_eq!(read.unwrap_err().kind(), "corrupt");
+        drop(vault);
+        restore(&fx);
+    }
+    let vault = Vault::open(&fx.path, &KEK).unwrap();
+    vault.integrity_check().unwrap();
+    assert_eq!(reads(&vault, &fx.ids), fx.baseline);
+}
+
+#[test]
+fn stray_and_temporary_files_are_swept_and_foreign_files_kept() {
+    let fx = fixture();
+    let dir = files_dir(&fx.path);
+    let stray = "0123456789abcdef0123456789abcdef.cdsf";
+    let tmp = "fedcba9876543210fedcba9876543210.cdsf.tmp";
+    std::fs::write(dir.join(stray), b"left by a crash").unwrap();
+    std::fs::write(dir.join(tmp), b"half written").unwrap();
+    std::fs::write(dir.join("README.txt"), b"not ours").unwrap();
+    let vault = Vault::open(&fx.path, &KEK).unwrap();
+    assert!(!dir.join(stray).exists());
+    assert!(!dir.join(tmp).exists());
+    assert!(dir.join("README.txt").exists(), "only our names are swept");
+    vault.integrity_check().unwrap();
     assert_eq!(reads(&vault, &fx.ids), fx.baseline);
 }

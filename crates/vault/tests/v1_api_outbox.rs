@@ -673,7 +673,7 @@ fn the_vault_file_uses_wal_and_the_current_schema() {
         let version: i64 = c
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 3);
+        assert_eq!(version, 4);
         let wraps: Vec<String> = c
             .prepare("SELECT name FROM meta ORDER BY name")
             .unwrap()

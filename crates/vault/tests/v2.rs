@@ -398,6 +398,8 @@ fn the_v1_fixture_migrates_into_the_self_profile() {
         "queued"
     );
     v.integrity_check().unwrap();
+    // The PNG and its thumbnail (made by migration 2) are files now.
+    assert_moved_to_files(&path, 2);
     // Every later migration ran too: the device-bound tables are there.
     assert_eq!(user_version(&path), latest_version());
     let mut v = v;
@@ -508,6 +510,8 @@ fn the_v2_fixture_migrates_to_the_latest_schema() {
         "app-v2"
     );
     v.integrity_check().unwrap();
+    // The inline bytes moved out to files: PNG data, its thumbnail, PDF.
+    assert_moved_to_files(&path, 3);
     // The new tables work on the migrated file.
     v.store_credentials(&credential_set(V2_CHILD)).unwrap();
     v.set_device_value("trust/list", b"[]").unwrap();
@@ -674,5 +678,135 @@ fn the_listing_cache_stays_coherent_with_the_file() {
             .unwrap();
     }
     assert!(v.list_documents(None).unwrap().is_empty());
+    v.integrity_check().unwrap();
+}
+
+/// Every attachment byte is in `<vault>.files/` (exactly `n` files, each
+/// referenced by a row), and SQLite holds only small references.
+fn assert_moved_to_files(path: &std::path::Path, n: usize) {
+    let mut dir = path.as_os_str().to_owned();
+    dir.push(".files");
+    let mut on_disk: Vec<String> = std::fs::read_dir(std::path::PathBuf::from(dir))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    on_disk.sort();
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut referenced: Vec<String> = conn
+        .prepare(
+            "SELECT data_file FROM attachments UNION ALL \
+             SELECT thumb_file FROM attachments WHERE thumb_file IS NOT NULL",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    referenced.sort();
+    assert_eq!(on_disk, referenced);
+    assert_eq!(on_disk.len(), n);
+    let biggest: i64 = conn
+        .query_row(
+            "SELECT max(max(length(data)), max(coalesce(length(thumb), 0))) FROM attachments",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(biggest < 200, "a {biggest}-byte cell is still inline");
+}
+
+const V3_DOC: &str = "fc3fb2c4-2825-4f67-9676-6473e29ea80b";
+const V3_PNG: &str = "f8c190a2-ac40-4f10-8d8b-204285316273";
+const V3_PDF: &str = "ae09b602-a742-4194-9ea1-e4ab842b8074";
+
+fn copy_fixture(name: &str, dir: &std::path::Path) -> std::path::PathBuf {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let path = dir.join(name);
+    std::fs::copy(fixtures.join(name), &path).unwrap();
+    path
+}
+
+#[test]
+fn the_v3_fixture_moves_its_attachments_to_files_and_keeps_device_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = copy_fixture("v3.sqlite3", dir.path());
+    assert_eq!(user_version(&path), 3);
+    let keys = fixture_kek("v3.kek.hex");
+    let v = Vault::open(&path, &keys).unwrap();
+    assert_eq!(user_version(&path), latest_version());
+    assert_moved_to_files(&path, 3);
+    let doc = v.get_document(V3_DOC).unwrap();
+    let ids: Vec<&str> = doc.attachments.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids, [V3_PNG, V3_PDF]);
+    let img = image::load_from_memory(&v.attachment_bytes(V3_PNG).unwrap()).unwrap();
+    assert_eq!((img.width(), img.height()), (64, 40));
+    assert!(v
+        .thumbnail(V3_PNG)
+        .unwrap()
+        .unwrap()
+        .starts_with(&[0xFF, 0xD8]));
+    assert_eq!(
+        &v.attachment_bytes(V3_PDF).unwrap()[..],
+        &fixture_pdf(150_000)[..]
+    );
+    let set = v.credentials("self").unwrap().unwrap();
+    assert_eq!(set.credentials[0].text, "CDS1:v3.payload.sig");
+    assert_eq!(
+        &v.device_value("creds/refresh_token").unwrap().unwrap()[..],
+        b"v3-refresh"
+    );
+    v.integrity_check().unwrap();
+    // Reopening neither migrates again nor loses a file to the sweep.
+    drop(v);
+    let v = Vault::open(&path, &keys).unwrap();
+    assert_moved_to_files(&path, 3);
+    assert_eq!(
+        &v.attachment_bytes(V3_PDF).unwrap()[..],
+        &fixture_pdf(150_000)[..]
+    );
+    v.integrity_check().unwrap();
+}
+
+/// Migration 4 writes files before its transaction commits. If it fails
+/// (here: the file directory cannot be made) nothing is changed: the vault
+/// stays at schema 3 with its bytes inline and opens once the cause is
+/// gone. Files of an earlier attempt that crashed before committing are
+/// unreferenced and swept by the open that completes the migration.
+#[test]
+fn a_failed_or_crashed_move_to_files_changes_nothing_and_is_redone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = copy_fixture("v3.sqlite3", dir.path());
+    let keys = fixture_kek("v3.kek.hex");
+    let mut files = path.as_os_str().to_owned();
+    files.push(".files");
+    let files = std::path::PathBuf::from(files);
+    // A plain file where the directory should go: the migration fails.
+    std::fs::write(&files, b"in the way").unwrap();
+    let e = Vault::open(&path, &keys).unwrap_err();
+    assert_eq!(e.kind(), "storage", "{e:?}");
+    assert_eq!(user_version(&path), 3, "rolled back");
+    let inline: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT max(length(data)) FROM attachments", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(inline > 150_000, "the bytes are still inline");
+    // What a crash after some files were renamed but before the commit
+    // leaves: files of ours nobody references, and a temporary file.
+    std::fs::remove_file(&files).unwrap();
+    std::fs::create_dir(&files).unwrap();
+    let stray = files.join("00112233445566778899aabbccddeeff.cdsf");
+    let tmp = files.join("ffeeddccbbaa99887766554433221100.cdsf.tmp");
+    std::fs::write(&stray, vec![1u8; 4096]).unwrap();
+    std::fs::write(&tmp, vec![2u8; 100]).unwrap();
+    let v = Vault::open(&path, &keys).unwrap();
+    assert!(!stray.exists() && !tmp.exists(), "swept");
+    assert_eq!(user_version(&path), latest_version());
+    assert_moved_to_files(&path, 3);
+    assert_eq!(
+        &v.attachment_bytes(V3_PDF).unwrap()[..],
+        &fixture_pdf(150_000)[..]
+    );
     v.integrity_check().unwrap();
 }
