@@ -3,7 +3,12 @@
 //! and over. After every kill the vault must open, pass
 //! [`Vault::integrity_check`], and hold every write the child saw succeed,
 //! byte for byte (SHA-256 of every attachment). A write that was in flight
-//! when the child died is either wholly there or wholly absent.
+//! when the child died is either wholly there or wholly absent. Attachment
+//! bytes live in sealed files beside the database (`<vault>.files/`): after
+//! every reopen the directory must hold exactly the files the committed
+//! rows reference, with no temporary file left (the open-time sweep); the
+//! strays found *before* reopening are counted to show kills do land
+//! between a file's rename and its row's commit.
 //!
 //! The child is this very test binary, started again with
 //! `CDS_CRASH_CHILD=1` and run with `--exact child_process`. It prints one

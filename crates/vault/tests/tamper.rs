@@ -14,6 +14,14 @@
 //!   a row renamed;
 //! - the vault opened with the wrong KEK, a KEK of the wrong length, no KEK,
 //!   or the key wrap of another vault.
+//! - the attachment files beside the database (`<vault>.files/`): bytes
+//!   flipped (the whole header, both sides of every chunk boundary, the last
+//!   tag), files cut or extended, swapped between attachments or between an
+//!   attachment's data and thumbnail, the rows' file-name columns swapped or
+//!   pointed elsewhere, and a file missing (a clear `Corrupt` naming the
+//!   attachment); stray and temporary files are swept at open;
+//! - the device-bound tables (credential sets, device values): flipped,
+//!   swapped, moved to another profile or name.
 //!
 //! After each change the test opens the vault and tries every read the API
 //! offers (profiles, documents, search, lookups by number, attachments,
