@@ -194,6 +194,36 @@ pub enum ApiErrorKind {
     IdempotencyConflict,
     /// Something failed on the server.
     Internal,
+    /// No, an unknown or a forgotten bearer token (device or admin): sign
+    /// in again.
+    Unauthorized,
+    /// The activation code does not exist (mistyped or made up).
+    InvalidCode,
+    /// The activation code was already claimed; codes are single-use.
+    CodeUsed,
+    /// The activation code is past its expiry; ask the service counter for a
+    /// new one.
+    CodeExpired,
+    /// Too many failed attempts; the `Retry-After` header says how many
+    /// seconds to wait.
+    RateLimited,
+}
+
+impl ApiErrorKind {
+    /// The stable `snake_case` code, as serialized.
+    pub fn code(self) -> &'static str {
+        match self {
+            ApiErrorKind::InvalidInput => "invalid_input",
+            ApiErrorKind::NotFound => "not_found",
+            ApiErrorKind::IdempotencyConflict => "idempotency_conflict",
+            ApiErrorKind::Internal => "internal",
+            ApiErrorKind::Unauthorized => "unauthorized",
+            ApiErrorKind::InvalidCode => "invalid_code",
+            ApiErrorKind::CodeUsed => "code_used",
+            ApiErrorKind::CodeExpired => "code_expired",
+            ApiErrorKind::RateLimited => "rate_limited",
+        }
+    }
 }
 
 /// Checks that a personal identification number is 12 ASCII digits.
@@ -305,6 +335,71 @@ pub struct RevokedCredential {
     pub revoked_at: i64,
 }
 
+// ---------------------------------------------------------------------------
+// Citizen enrolment: an operator at the city's service counter checks the
+// citizen's card and hands over a one-time activation code; the app claims
+// it for a device token and then refreshes its credentials with that token.
+
+/// `POST /v1/enrollments` body (operator only, admin bearer token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateEnrollment {
+    /// 12-digit personal identification number.
+    pub number: String,
+    pub full_name: String,
+    /// ISO `YYYY-MM-DD`.
+    pub date_of_birth: String,
+}
+
+/// `POST /v1/enrollments` answer (201): the activation code to hand over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollmentCode {
+    /// Like `"K7QM-4ZPX"`: 8 symbols of an alphabet without 0/O and 1/I
+    /// (40 bits), shown in two groups. Single-use.
+    pub code: String,
+    /// RFC 3339; the code cannot be claimed after this.
+    pub expires_at: String,
+}
+
+/// `POST /v1/credentials/claim` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimCredentials {
+    /// The activation code; case, dashes and spaces do not matter.
+    pub code: String,
+    /// A name the citizen recognises the device by (e.g. "Pixel 8").
+    pub device_name: String,
+}
+
+/// Answer of `POST /v1/credentials/claim` and `POST /v1/credentials/refresh`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialBundle {
+    /// The device's bearer token (base64url of 256 random bits). Only in the
+    /// claim answer; the server keeps only its hash, so it cannot be shown
+    /// again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
+    /// The enrolled citizen's 12-digit number.
+    pub subject_number: String,
+    pub full_name: String,
+    /// Freshly signed credentials: `full`, `over18` (only when the citizen
+    /// is 18 or older) and `name_only`.
+    pub credentials: Vec<BundleCredential>,
+}
+
+/// One signed credential of a [`CredentialBundle`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleCredential {
+    /// `full`, `over18` or `name_only`.
+    pub disclosure: String,
+    /// UUID; the handle for revocation.
+    pub credential_id: String,
+    /// The QR text (`CDS1:…`).
+    pub text: String,
+    /// RFC 3339.
+    pub not_before: String,
+    /// RFC 3339; refresh before this.
+    pub not_after: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,6 +442,42 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&body).unwrap(),
             r#"{"kind":"idempotency_conflict","message":"x"}"#
+        );
+    }
+
+    #[test]
+    fn error_kind_codes_match_their_json() {
+        for kind in [
+            ApiErrorKind::InvalidInput,
+            ApiErrorKind::NotFound,
+            ApiErrorKind::IdempotencyConflict,
+            ApiErrorKind::Internal,
+            ApiErrorKind::Unauthorized,
+            ApiErrorKind::InvalidCode,
+            ApiErrorKind::CodeUsed,
+            ApiErrorKind::CodeExpired,
+            ApiErrorKind::RateLimited,
+        ] {
+            assert_eq!(
+                serde_json::to_string(&kind).unwrap(),
+                format!("\"{}\"", kind.code())
+            );
+        }
+    }
+
+    #[test]
+    fn the_device_token_is_left_out_of_refresh_answers() {
+        let bundle = CredentialBundle {
+            device_token: None,
+            subject_number: "001099012345".into(),
+            full_name: "Nguyễn Văn An".into(),
+            credentials: vec![],
+        };
+        let json = serde_json::to_string(&bundle).unwrap();
+        assert!(!json.contains("device_token"), "{json}");
+        assert_eq!(
+            serde_json::from_str::<CredentialBundle>(&json).unwrap(),
+            bundle
         );
     }
 

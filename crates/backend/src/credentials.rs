@@ -7,14 +7,30 @@
 //! `GET /v1/trust-list`; verifiers (officers' apps, `cds-backend verify`)
 //! check credentials offline against it.
 //!
-//! # Authentication gap
+//! # Citizen authentication
 //!
-//! The backend has no citizen authentication yet (no VNeID / login), so it
-//! cannot know that the caller *is* the citizen whose number it asks a
-//! credential for. Until it has one, issuing and revoking require the
-//! operator's admin bearer token (`--admin-token-file`); without a
-//! configured token both are refused (403). The app cannot get its own
-//! credential from a production backend until citizen authentication exists.
+//! Operators issue and revoke any credential with the admin bearer token
+//! (`--admin-token-file`; without one, `POST /v1/credentials`, revoking and
+//! enrolling are refused with 403). Citizens get their own credentials
+//! through an activation-code enrolment ([`crate::enrollment`]): an operator
+//! who has checked the citizen's card at the service counter makes a
+//! single-use code (`POST /v1/enrollments` or `cds-backend enroll`), the app
+//! claims it (`POST /v1/credentials/claim`) for a device token and then
+//! refreshes its credentials with that token (`POST /v1/credentials/refresh`).
+//!
+//! Limits, stated plainly:
+//! - an activation code is exactly as strong as the channel that delivers
+//!   it: whoever reads the code first within its 15 minutes becomes the
+//!   citizen's device. Hand it over in person, never by SMS or e-mail to an
+//!   unverified address;
+//! - the operator's identity check at the counter is the only proof of
+//!   identity; there is no VNeID (national eID) federation and no second
+//!   factor on the device;
+//! - a device token is a bearer secret: whoever copies it can refresh until
+//!   the device is signed out (`DELETE /v1/devices/current`). Signing out does
+//!   not revoke credentials already issued; they expire after
+//!   `--credential-validity-days` (default 7) unless the operator revokes
+//!   them.
 
 use crate::{AppState, BackendError};
 use cds_api::{RevocationListBody, TrustListBody, TrustedKey};
@@ -77,6 +93,11 @@ impl CredentialIssuer {
         &self.key
     }
 
+    /// The issuer name written into credentials.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The public trust list: this key.
     pub fn trust_list(&self) -> TrustListBody {
         TrustListBody {
@@ -124,7 +145,7 @@ pub struct Issued {
     pub kid: String,
 }
 
-fn rfc3339(unix: i64) -> Result<String, BackendError> {
+pub(crate) fn rfc3339(unix: i64) -> Result<String, BackendError> {
     OffsetDateTime::from_unix_timestamp(unix)
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())
@@ -167,8 +188,8 @@ impl AppState {
     pub(crate) fn check_admin(&self, authorization: Option<&str>) -> Result<(), BackendError> {
         let Some(token) = &self.admin_token else {
             return Err(BackendError::Forbidden(
-                "issuing and revoking credentials is disabled: no admin token is configured \
-                 (citizen authentication does not exist yet)"
+                "issuing, revoking and enrolling is disabled: no admin token is configured \
+                 (start the server with --admin-token-file)"
                     .into(),
             ));
         };
@@ -208,14 +229,7 @@ impl AppState {
                 "validity_days must be 1 to {MAX_VALIDITY_DAYS}"
             )));
         }
-        if !cds_qr::cccd::PROVINCE_CODES
-            .iter()
-            .any(|(c, _)| req.id_number.get(..3).and_then(|p| p.parse::<u16>().ok()) == Some(*c))
-        {
-            return Err(BackendError::Unprocessable(
-                "id_number must be 12 digits starting with a province code".into(),
-            ));
-        }
+        check_province(&req.id_number, "id_number")?;
         let subject = Subject {
             id_number: req.id_number.clone(),
             full_name: req.full_name.clone(),
@@ -321,6 +335,27 @@ impl AppState {
             signed: b64(&signed),
         })
     }
+}
+
+fn check_province(number: &str, field: &str) -> Result<(), BackendError> {
+    if !cds_qr::cccd::PROVINCE_CODES
+        .iter()
+        .any(|(c, _)| number.get(..3).and_then(|p| p.parse::<u16>().ok()) == Some(*c))
+    {
+        return Err(BackendError::Unprocessable(format!(
+            "{field} must be 12 digits starting with a province code"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks that a `full` credential could be signed for `subject` at `now`
+/// (number with a province code, a name, a real past date of birth).
+pub(crate) fn validate_subject(subject: &Subject, now: i64) -> Result<(), BackendError> {
+    check_province(&subject.id_number, "number")?;
+    Claims::new(subject, Disclosure::Full, DEFAULT_ISSUER, now, 1)
+        .map(|_| ())
+        .map_err(|e| BackendError::Unprocessable(e.to_string()))
 }
 
 /// Current Unix time.

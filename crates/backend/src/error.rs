@@ -1,6 +1,6 @@
 //! The crate's one error type, and how it travels over HTTP.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use cds_api::{ApiErrorBody, ApiErrorKind};
@@ -26,9 +26,24 @@ pub enum BackendError {
     /// The route exists but not for this HTTP method: 405.
     #[error("{0}")]
     MethodNotAllowed(String),
-    /// No or wrong credentials for an admin operation: 401.
+    /// No or a wrong bearer token (admin or device): 401 `unauthorized`.
     #[error("{0}")]
     Unauthorized(String),
+    /// The activation code does not exist: 404 `invalid_code`.
+    #[error("{0}")]
+    InvalidCode(String),
+    /// The activation code was already claimed: 409 `code_used`.
+    #[error("{0}")]
+    CodeUsed(String),
+    /// The activation code expired: 410 `code_expired`.
+    #[error("{0}")]
+    CodeExpired(String),
+    /// Too many failed claims: 429 `rate_limited` with `Retry-After`.
+    #[error("{message}")]
+    RateLimited {
+        retry_after_secs: u64,
+        message: String,
+    },
     /// The operation is disabled on this server: 403.
     #[error("{0}")]
     Forbidden(String),
@@ -90,7 +105,13 @@ impl BackendError {
             BackendError::MethodNotAllowed(_) => {
                 (StatusCode::METHOD_NOT_ALLOWED, ApiErrorKind::InvalidInput)
             }
-            BackendError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, ApiErrorKind::InvalidInput),
+            BackendError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, ApiErrorKind::Unauthorized),
+            BackendError::InvalidCode(_) => (StatusCode::NOT_FOUND, ApiErrorKind::InvalidCode),
+            BackendError::CodeUsed(_) => (StatusCode::CONFLICT, ApiErrorKind::CodeUsed),
+            BackendError::CodeExpired(_) => (StatusCode::GONE, ApiErrorKind::CodeExpired),
+            BackendError::RateLimited { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, ApiErrorKind::RateLimited)
+            }
             BackendError::Forbidden(_) => (StatusCode::FORBIDDEN, ApiErrorKind::InvalidInput),
             BackendError::IdempotencyConflict(_) => {
                 (StatusCode::CONFLICT, ApiErrorKind::IdempotencyConflict)
@@ -116,6 +137,20 @@ impl IntoResponse for BackendError {
         } else {
             self.to_string()
         };
-        (status, Json(ApiErrorBody { kind, message })).into_response()
+        let mut response = (status, Json(ApiErrorBody { kind, message })).into_response();
+        let headers = response.headers_mut();
+        match &self {
+            BackendError::RateLimited {
+                retry_after_secs, ..
+            } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            // RFC 6750: a 401 names the scheme the client should use.
+            BackendError::Unauthorized(_) => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            _ => {}
+        }
+        response
     }
 }

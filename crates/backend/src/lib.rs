@@ -39,6 +39,7 @@
 //! crate are [`BackendError`].
 
 pub mod credentials;
+pub mod enrollment;
 mod error;
 mod routes;
 pub mod rules;
@@ -46,6 +47,8 @@ mod store;
 pub mod tls;
 
 pub use cds_api;
+/// Re-exported so clients' tests can verify issued credentials offline.
+pub use cds_qr;
 pub use error::BackendError;
 pub use routes::app;
 pub use store::{AppState, SubmitOutcome};

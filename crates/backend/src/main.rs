@@ -1,5 +1,6 @@
 //! `cds-backend`: run the reference city backend, make its development
-//! certificates, or change an application's status (admin hook).
+//! certificates, enrol citizens, or change an application's status (admin
+//! hooks).
 
 use anyhow::{bail, Context, Result};
 use cds_api::ApplicationStatus;
@@ -12,15 +13,21 @@ const USAGE: &str = "\
 usage:
   cds-backend serve [--listen ADDR] [--db FILE] [--tls-dir DIR]
                     [--signing-key FILE] [--admin-token-file FILE]
+                    [--credential-validity-days N]
       serve the /v1 API over HTTPS until SIGINT/SIGTERM
       (defaults: --listen 127.0.0.1:8443 --db ./cds-backend.sqlite3 --tls-dir ./cds-dev-tls
        --signing-key: cds-credential-key.p8 beside the database, made on first start; without
-       --admin-token-file, issuing and revoking credentials over HTTP is disabled)
+       --admin-token-file, issuing, revoking and enrolling over HTTP is disabled;
+       --credential-validity-days: validity of credentials claimed or refreshed by devices,
+       1 to 30, default 7)
   cds-backend gen-cert [--tls-dir DIR]
       make (or keep) the development CA and server certificate; prints the CA path
   cds-backend set-status --db FILE <case number> <status>
       change an application's status; status is one of
       received, in_review, needs_more_info, approved, rejected
+  cds-backend enroll --db FILE --number <12 digits> --name \"<full name>\" --dob YYYY-MM-DD
+      enrol a citizen whose card you checked; prints a single-use activation code
+      (valid 15 minutes) for the citizen to type into the app
   cds-backend revoke --db FILE <credential id>
       revoke a citizen credential (it appears in GET /v1/revocations)
   cds-backend trust-list [--signing-key FILE]
@@ -47,6 +54,13 @@ enum Command {
         /// `None`: `cds-credential-key.p8` beside the database.
         signing_key: Option<PathBuf>,
         admin_token_file: Option<PathBuf>,
+        credential_validity_days: u32,
+    },
+    Enroll {
+        db: PathBuf,
+        number: String,
+        name: String,
+        dob: String,
     },
     GenCert {
         tls_dir: PathBuf,
@@ -99,7 +113,9 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
             "--tls-dir",
             "--signing-key",
             "--admin-token-file",
+            "--credential-validity-days",
         ],
+        "enroll" => &["--db", "--number", "--name", "--dob"],
         "gen-cert" => &["--tls-dir"],
         "set-status" | "revoke" => &["--db"],
         "trust-list" => &["--signing-key"],
@@ -160,6 +176,20 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
             let listen = listen.parse::<SocketAddr>().map_err(|_| {
                 format!("`--listen {listen}` is not an address like 127.0.0.1:8443")
             })?;
+            let credential_validity_days = match opts.remove("--credential-validity-days") {
+                None => cds_backend::enrollment::DEFAULT_DEVICE_VALIDITY_DAYS,
+                Some(v) => v
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|d| (1..=credentials::MAX_VALIDITY_DAYS).contains(d))
+                    .ok_or_else(|| {
+                        format!(
+                            "`--credential-validity-days {v}` must be a number of days from 1 \
+                             to {}",
+                            credentials::MAX_VALIDITY_DAYS
+                        )
+                    })?,
+            };
             Ok(Command::Serve {
                 listen,
                 db: path(&mut opts, "--db").unwrap_or_else(|| PathBuf::from(DEFAULT_DB)),
@@ -167,6 +197,20 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
                     .unwrap_or_else(|| PathBuf::from(DEFAULT_TLS_DIR)),
                 signing_key: path(&mut opts, "--signing-key"),
                 admin_token_file: path(&mut opts, "--admin-token-file"),
+                credential_validity_days,
+            })
+        }
+        "enroll" => {
+            no_positional(&positional)?;
+            let mut need = |name: &str| {
+                opts.remove(name)
+                    .ok_or_else(|| format!("`enroll` needs `{name}`"))
+            };
+            Ok(Command::Enroll {
+                db: PathBuf::from(need("--db")?),
+                number: need("--number")?,
+                name: need("--name")?,
+                dob: need("--dob")?,
             })
         }
         "gen-cert" => {
@@ -276,6 +320,37 @@ enum Outcome {
 
 fn run(command: Command) -> Result<Outcome> {
     match command {
+        Command::Enroll {
+            db,
+            number,
+            name,
+            dob,
+        } => {
+            // Never create a database here: a typo in --db would enrol the
+            // citizen into a file no server reads.
+            if !db.is_file() {
+                bail!("no database file at {}", db.display());
+            }
+            let runtime = runtime()?;
+            let code = runtime.block_on(async {
+                // A second connection to the server's file: WAL and the busy
+                // timeout set by `open` let both write safely.
+                let state = AppState::open(&db)?;
+                state
+                    .create_enrollment(
+                        cds_api::CreateEnrollment {
+                            number,
+                            full_name: name,
+                            date_of_birth: dob,
+                        },
+                        credentials::unix_now(),
+                    )
+                    .await
+            })?;
+            println!("code: {}", code.code);
+            println!("expires_at: {}", code.expires_at);
+            Ok(Outcome::Ok)
+        }
         Command::Revoke { db, credential_id } => {
             if !db.is_file() {
                 bail!("no database file at {}", db.display());
@@ -426,7 +501,10 @@ fn run_other(command: Command) -> Result<()> {
             println!("{} {}", receipt.case_number, receipt.status.code());
             Ok(())
         }
-        Command::Revoke { .. } | Command::TrustList { .. } | Command::Verify { .. } => {
+        Command::Revoke { .. }
+        | Command::TrustList { .. }
+        | Command::Verify { .. }
+        | Command::Enroll { .. } => {
             bail!("internal: command dispatched twice")
         }
         Command::Serve {
@@ -435,6 +513,7 @@ fn run_other(command: Command) -> Result<()> {
             tls_dir,
             signing_key,
             admin_token_file,
+            credential_validity_days,
         } => {
             init_logging();
             let signing_key = signing_key.unwrap_or_else(|| {
@@ -446,7 +525,9 @@ fn run_other(command: Command) -> Result<()> {
                 credentials::CredentialIssuer::load_or_create(&signing_key).with_context(|| {
                     format!("cannot load the signing key {}", signing_key.display())
                 })?;
-            let mut state = AppState::open(&db)?.with_issuer(issuer);
+            let mut state = AppState::open(&db)?
+                .with_issuer(issuer)
+                .with_credential_validity_days(credential_validity_days);
             if let Some(f) = &admin_token_file {
                 let token = std::fs::read_to_string(f)
                     .with_context(|| format!("cannot read the admin token {}", f.display()))?;
@@ -550,6 +631,7 @@ mod tests {
                 tls_dir: PathBuf::from(DEFAULT_TLS_DIR),
                 signing_key: None,
                 admin_token_file: None,
+                credential_validity_days: 7,
             })
         );
         assert_eq!(
@@ -567,8 +649,43 @@ mod tests {
                 tls_dir: PathBuf::from("t"),
                 signing_key: None,
                 admin_token_file: None,
+                credential_validity_days: 7,
             })
         );
+    }
+
+    #[test]
+    fn enroll_and_validity_days() {
+        assert_eq!(
+            parse(&[
+                "enroll",
+                "--db",
+                "b.sqlite3",
+                "--number",
+                "001099012345",
+                "--name",
+                "Nguyễn Văn An",
+                "--dob=1999-03-15"
+            ]),
+            Ok(Command::Enroll {
+                db: PathBuf::from("b.sqlite3"),
+                number: "001099012345".into(),
+                name: "Nguyễn Văn An".into(),
+                dob: "1999-03-15".into(),
+            })
+        );
+        let err = |a: &[&str]| parse(a).unwrap_err();
+        assert!(err(&["enroll", "--db", "d", "--number", "1", "--name", "n"]).contains("--dob"));
+        assert!(err(&["enroll", "--db", "d", "x"]).contains("`x`"));
+        assert!(err(&["serve", "--credential-validity-days", "31"]).contains("1 to 30"));
+        assert!(err(&["serve", "--credential-validity-days", "0"]).contains("1 to 30"));
+        match parse(&["serve", "--credential-validity-days", "30"]) {
+            Ok(Command::Serve {
+                credential_validity_days,
+                ..
+            }) => assert_eq!(credential_validity_days, 30),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -1,16 +1,26 @@
 //! The HTTP API: router factory and handlers.
+//!
+//! Who may call what:
+//! - public: `GET /v1/health`, `/services`, `/applications/{case}`,
+//!   `/trust-list`, `/revocations`, and `POST /v1/applications`;
+//! - operator (admin bearer token): `POST /v1/credentials`,
+//!   `POST /v1/credentials/{id}/revoke`, `POST /v1/enrollments`;
+//! - anyone holding an activation code: `POST /v1/credentials/claim`
+//!   (guarded against guessing, see [`crate::enrollment`]);
+//! - a claimed device (its bearer token): `POST /v1/credentials/refresh`,
+//!   `DELETE /v1/devices/current`.
 
-use crate::credentials::unix_now;
+use crate::enrollment::bearer;
 use crate::{AppState, BackendError};
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use cds_api::{
-    ApplicationReceipt, Health, IssueCredential, IssuedCredential, RevocationListBody,
-    RevokedCredential, ServiceInfo, SubmitApplication, TrustListBody, API_PREFIX,
-    IDEMPOTENCY_HEADER,
+    ApplicationReceipt, ClaimCredentials, CreateEnrollment, CredentialBundle, EnrollmentCode,
+    Health, IssueCredential, IssuedCredential, RevocationListBody, RevokedCredential, ServiceInfo,
+    SubmitApplication, TrustListBody, API_PREFIX, IDEMPOTENCY_HEADER,
 };
 
 /// Builds the `/v1` API router over `state`.
@@ -27,6 +37,10 @@ pub fn app(state: AppState) -> Router {
         .route("/credentials", post(issue_credential))
         .route("/credentials/{id}/revoke", post(revoke_credential))
         .route("/revocations", get(revocations))
+        .route("/enrollments", post(create_enrollment))
+        .route("/credentials/claim", post(claim_credentials))
+        .route("/credentials/refresh", post(refresh_credentials))
+        .route("/devices/current", delete(forget_device))
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .nest(API_PREFIX, api)
@@ -108,7 +122,7 @@ async fn issue_credential(
     state.issuer()?;
     state.check_admin(authorization(&headers)?)?;
     let Json(req) = body.map_err(json_rejection)?;
-    let issued = state.issue_credential(req, unix_now()).await?;
+    let issued = state.issue_credential(req, state.now()).await?;
     Ok((StatusCode::CREATED, Json(issued.to_wire()?)))
 }
 
@@ -120,7 +134,7 @@ async fn revoke_credential(
     state.issuer()?;
     state.check_admin(authorization(&headers)?)?;
     let Path(id) = id.map_err(|e| BackendError::BadRequest(e.body_text()))?;
-    let (id, revoked_at) = state.revoke_credential(&id, unix_now()).await?;
+    let (id, revoked_at) = state.revoke_credential(&id, state.now()).await?;
     Ok(Json(RevokedCredential {
         credential_id: id.to_string(),
         revoked_at,
@@ -130,7 +144,45 @@ async fn revoke_credential(
 async fn revocations(
     State(state): State<AppState>,
 ) -> Result<Json<RevocationListBody>, BackendError> {
-    Ok(Json(state.revocations(unix_now()).await?))
+    Ok(Json(state.revocations(state.now()).await?))
+}
+
+async fn create_enrollment(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<CreateEnrollment>, JsonRejection>,
+) -> Result<(StatusCode, Json<EnrollmentCode>), BackendError> {
+    // Without a signing key a code could never be claimed.
+    state.issuer()?;
+    state.check_admin(authorization(&headers)?)?;
+    let Json(req) = body.map_err(json_rejection)?;
+    let code = state.create_enrollment(req, state.now()).await?;
+    Ok((StatusCode::CREATED, Json(code)))
+}
+
+async fn claim_credentials(
+    State(state): State<AppState>,
+    body: Result<Json<ClaimCredentials>, JsonRejection>,
+) -> Result<Json<CredentialBundle>, BackendError> {
+    let Json(req) = body.map_err(json_rejection)?;
+    Ok(Json(state.claim_credentials(req, state.now()).await?))
+}
+
+async fn refresh_credentials(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<CredentialBundle>, BackendError> {
+    let token = bearer(authorization(&headers)?)?;
+    Ok(Json(state.refresh_credentials(token, state.now()).await?))
+}
+
+async fn forget_device(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<StatusCode, BackendError> {
+    let token = bearer(authorization(&headers)?)?;
+    state.forget_device(token, state.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 fn json_rejection(rejection: JsonRejection) -> BackendError {

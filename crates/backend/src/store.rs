@@ -65,6 +65,30 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         revoked_at  INTEGER
     ) STRICT;
     CREATE INDEX credentials_revoked ON credentials(revoked_at) WHERE revoked_at IS NOT NULL;",
+    // 4: citizen enrolment (see `crate::enrollment`). Codes and device
+    // tokens are stored only as SHA-256 hex. Name and date of birth are kept
+    // with the enrolment because every refresh signs them again.
+    "CREATE TABLE enrollments (
+        id            INTEGER PRIMARY KEY,
+        code_sha256   TEXT NOT NULL UNIQUE,
+        id_number     TEXT NOT NULL,
+        full_name     TEXT NOT NULL,
+        date_of_birth TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        expires_at    INTEGER NOT NULL,
+        claimed_at    INTEGER
+    ) STRICT;
+    CREATE TABLE devices (
+        id            INTEGER PRIMARY KEY,
+        token_sha256  TEXT NOT NULL UNIQUE,
+        enrollment_id INTEGER NOT NULL UNIQUE REFERENCES enrollments(id),
+        device_name   TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        last_used_at  INTEGER NOT NULL,
+        forgotten_at  INTEGER
+    ) STRICT;
+    ALTER TABLE credentials ADD COLUMN device_id INTEGER REFERENCES devices(id);
+    CREATE INDEX credentials_by_device ON credentials(device_id) WHERE device_id IS NOT NULL;",
 ];
 
 /// Shared state of the backend: the database.
@@ -80,6 +104,13 @@ pub struct AppState {
     pub(crate) issuer: Option<Arc<crate::credentials::CredentialIssuer>>,
     /// Bearer token required to issue and revoke credentials.
     pub(crate) admin_token: Option<Arc<str>>,
+    /// Unix seconds "now"; replaceable so tests can expire codes and let
+    /// rate-limit windows pass without sleeping.
+    pub(crate) clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+    /// Failed activation-code claims, shared by every clone of the state.
+    pub(crate) claim_guard: Arc<Mutex<crate::enrollment::ClaimGuard>>,
+    /// Validity of credentials issued to devices (claim and refresh).
+    pub(crate) credential_validity_days: u32,
 }
 
 impl std::fmt::Debug for AppState {
@@ -127,6 +158,9 @@ impl AppState {
             db: Arc::new(Mutex::new(conn)),
             issuer: None,
             admin_token: None,
+            clock: Arc::new(crate::credentials::unix_now),
+            claim_guard: Arc::default(),
+            credential_validity_days: crate::enrollment::DEFAULT_DEVICE_VALIDITY_DAYS,
         })
     }
 
@@ -651,6 +685,57 @@ mod tests {
         // Migrating again is a no-op.
         migrate(&mut conn).unwrap();
         assert_eq!(user_version(&conn).unwrap(), MIGRATIONS.len() as i64);
+    }
+
+    #[tokio::test]
+    async fn a_version_3_database_with_credentials_upgrades_to_enrolment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v3.sqlite3");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            migrate_to(&mut conn, 3).unwrap();
+            conn.execute(
+                "INSERT INTO credentials (id, kid, disclosure, id_number, issued_at, expires)
+                 VALUES ('7f1c1f5e-4e55-4c3e-9a51-2a4d1c9b8a01', 'k', 'full', '001099012345',
+                         1, 2)",
+                [],
+            )
+            .unwrap();
+        }
+        let state = AppState::open(&path).unwrap();
+        assert_eq!(
+            state.schema_version().await.unwrap(),
+            i64::try_from(MIGRATIONS.len()).unwrap()
+        );
+        let (old_row_device, tables) = state
+            .with_db(|c| {
+                let d: Option<i64> =
+                    c.query_row("SELECT device_id FROM credentials", [], |r| r.get(0))?;
+                let t: i64 = c.query_row(
+                    "SELECT COUNT(*) FROM sqlite_master
+                     WHERE type = 'table' AND name IN ('enrollments', 'devices')",
+                    [],
+                    |r| r.get(0),
+                )?;
+                Ok((d, t))
+            })
+            .await
+            .unwrap();
+        assert_eq!(old_row_device, None);
+        assert_eq!(tables, 2);
+        // The upgraded file takes enrolments.
+        let code = state
+            .create_enrollment(
+                cds_api::CreateEnrollment {
+                    number: "001099012345".into(),
+                    full_name: "Trần Thị Bích".into(),
+                    date_of_birth: "1988-11-30".into(),
+                },
+                1_800_000_000,
+            )
+            .await
+            .unwrap();
+        assert_eq!(code.code.len(), 9);
     }
 
     #[test]
