@@ -5,7 +5,10 @@
 //! embedded SQLite database. It serves the `/v1` API whose wire types live in
 //! [`cds_api`]: health, the public-service catalogue (seeded from
 //! [`cds_api::seed_catalogue`]), submitting applications and looking up their
-//! status. A city can run it as it is, or put it in front of its own systems.
+//! status. It also signs citizen QR credentials ([`credentials`]) and lets
+//! citizens get their own through an activation-code enrolment
+//! ([`enrollment`]). A city can run it as it is, or put it in front of its
+//! own systems.
 //!
 //! # Exactly once
 //!

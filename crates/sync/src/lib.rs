@@ -6,6 +6,19 @@
 //!   the local development CA), never the platform's whole store unless asked.
 //! - [`drain_outbox`], which delivers every application queued in the vault.
 //!
+//! # Citizen credentials
+//!
+//! The citizen types the activation code from the city's service counter;
+//! [`CityClient::claim_credentials`] trades it for a device token and signed
+//! credentials, [`CityClient::refresh_credentials`] gets new ones with that
+//! token before they expire, and [`CityClient::forget_device`] signs the
+//! device out. The token is a bearer secret: keep it in the vault, never in
+//! logs. A `401` is [`SyncError::Unauthorized`] (kind `unauthorized`: sign in
+//! again with a new code); too many wrong codes is [`SyncError::RateLimited`].
+//! Wrong, used and expired codes are [`SyncError::Rejected`] carrying the
+//! server's kind (`invalid_code`, `code_used`, `code_expired`) and message;
+//! see [`SyncError::server_error`].
+//!
 //! # Exactly once
 //!
 //! The idempotency key is made when the citizen presses submit and is stored
@@ -16,8 +29,9 @@
 //! marks an application delivered only after a receipt whose key matches.
 
 use cds_api::{
-    ApiErrorBody, ApiErrorKind, ApplicationReceipt, Health, ServiceInfo, SubmitApplication,
-    API_PREFIX, IDEMPOTENCY_HEADER,
+    ApiErrorBody, ApiErrorKind, ApplicationReceipt, ClaimCredentials, CredentialBundle, Health,
+    RevocationListBody, ServiceInfo, SubmitApplication, TrustListBody, API_PREFIX,
+    IDEMPOTENCY_HEADER,
 };
 use cds_vault::{Vault, VaultError};
 use std::time::Duration;
@@ -38,6 +52,17 @@ pub enum SyncError {
         kind: ApiErrorKind,
         message: String,
     },
+    /// The backend refused the bearer token (401): unknown, or the device was
+    /// signed out. The citizen has to claim a new activation code.
+    #[error("the city backend did not accept this device's sign-in: {message}")]
+    Unauthorized { message: String },
+    /// Too many attempts (429); `retry_after_secs` is the server's
+    /// `Retry-After`, when it sent one.
+    #[error("too many attempts at the city backend: {message}")]
+    RateLimited {
+        retry_after_secs: Option<u64>,
+        message: String,
+    },
     /// The backend answered something that is not the API.
     #[error("unexpected answer from the city backend: {0}")]
     Protocol(String),
@@ -56,6 +81,8 @@ impl SyncError {
             SyncError::Unreachable { .. } => "backend_unreachable",
             SyncError::TlsUntrusted { .. } => "tls_untrusted",
             SyncError::Rejected { .. } | SyncError::Protocol(_) => "backend_rejected",
+            SyncError::Unauthorized { .. } => "unauthorized",
+            SyncError::RateLimited { .. } => "rate_limited",
             SyncError::Config(_) => "internal",
             SyncError::Vault(e) => e.kind(),
         }
@@ -66,8 +93,21 @@ impl SyncError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            SyncError::Unreachable { .. } | SyncError::TlsUntrusted { .. }
+            SyncError::Unreachable { .. }
+                | SyncError::TlsUntrusted { .. }
+                | SyncError::RateLimited { .. }
         ) || matches!(self, SyncError::Rejected { status, .. } if *status >= 500)
+    }
+
+    /// The server's error kind and message, when the backend answered with an
+    /// API error (e.g. `code_used` and why), so the UI can be specific.
+    pub fn server_error(&self) -> Option<(ApiErrorKind, &str)> {
+        match self {
+            SyncError::Rejected { kind, message, .. } => Some((*kind, message)),
+            SyncError::Unauthorized { message } => Some((ApiErrorKind::Unauthorized, message)),
+            SyncError::RateLimited { message, .. } => Some((ApiErrorKind::RateLimited, message)),
+            _ => None,
+        }
     }
 }
 
@@ -154,22 +194,46 @@ impl CityClient {
         resp: reqwest::Response,
     ) -> Result<T, SyncError> {
         let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
         let bytes = resp.bytes().await.map_err(|e| self.map_send_error(e))?;
         if status.is_success() {
             serde_json::from_slice(&bytes)
                 .map_err(|e| SyncError::Protocol(format!("bad JSON in {status} answer: {e}")))
         } else {
-            match serde_json::from_slice::<ApiErrorBody>(&bytes) {
-                Ok(body) => Err(SyncError::Rejected {
-                    status: status.as_u16(),
-                    kind: body.kind,
-                    message: body.message,
-                }),
-                Err(_) => Err(SyncError::Protocol(format!(
-                    "HTTP {status} without an API error body"
-                ))),
-            }
+            // 401 and 429 are decided by the status, so they are recognised
+            // even when a proxy in front answers without an API body.
+            let message = match serde_json::from_slice::<ApiErrorBody>(&bytes) {
+                Ok(body) if status.as_u16() != 401 && status.as_u16() != 429 => {
+                    return Err(SyncError::Rejected {
+                        status: status.as_u16(),
+                        kind: body.kind,
+                        message: body.message,
+                    })
+                }
+                Ok(body) => body.message,
+                Err(_) => format!("HTTP {status}"),
+            };
+            Err(match status.as_u16() {
+                401 => SyncError::Unauthorized { message },
+                429 => SyncError::RateLimited {
+                    retry_after_secs: retry_after,
+                    message,
+                },
+                _ => SyncError::Protocol(format!("HTTP {status} without an API error body")),
+            })
         }
+    }
+
+    /// Decodes an answer that has no body on success (204).
+    async fn expect_empty(&self, resp: reqwest::Response) -> Result<(), SyncError> {
+        if resp.status().is_success() {
+            return Ok(());
+        }
+        self.decode::<serde_json::Value>(resp).await.map(|_| ())
     }
 
     pub async fn health(&self) -> Result<Health, SyncError> {
@@ -209,6 +273,78 @@ impl CityClient {
             ));
         }
         Ok(receipt)
+    }
+
+    /// Trades a one-time activation code for a device token and signed
+    /// credentials. The token in the answer is shown only this once.
+    pub async fn claim_credentials(
+        &self,
+        req: &ClaimCredentials,
+    ) -> Result<CredentialBundle, SyncError> {
+        let resp = self
+            .http
+            .post(self.url("/credentials/claim"))
+            .json(req)
+            .send()
+            .await
+            .map_err(|e| self.map_send_error(e))?;
+        let bundle: CredentialBundle = self.decode(resp).await?;
+        if bundle.device_token.is_none() {
+            return Err(SyncError::Protocol(
+                "the claim answer carries no device token".into(),
+            ));
+        }
+        Ok(bundle)
+    }
+
+    /// Fresh credentials for this device.
+    pub async fn refresh_credentials(
+        &self,
+        device_token: &str,
+    ) -> Result<CredentialBundle, SyncError> {
+        let resp = self
+            .http
+            .post(self.url("/credentials/refresh"))
+            .bearer_auth(device_token)
+            .send()
+            .await
+            .map_err(|e| self.map_send_error(e))?;
+        self.decode(resp).await
+    }
+
+    /// Signs this device out: its token stops working.
+    pub async fn forget_device(&self, device_token: &str) -> Result<(), SyncError> {
+        let resp = self
+            .http
+            .delete(self.url("/devices/current"))
+            .bearer_auth(device_token)
+            .send()
+            .await
+            .map_err(|e| self.map_send_error(e))?;
+        self.expect_empty(resp).await
+    }
+
+    /// The city's trust list (public keys that sign credentials).
+    pub async fn trust_list(&self) -> Result<TrustListBody, SyncError> {
+        let resp = self
+            .http
+            .get(self.url("/trust-list"))
+            .send()
+            .await
+            .map_err(|e| self.map_send_error(e))?;
+        self.decode(resp).await
+    }
+
+    /// The signed revocation list. Check its `signed` field against the trust
+    /// list before relying on it.
+    pub async fn revocations(&self) -> Result<RevocationListBody, SyncError> {
+        let resp = self
+            .http
+            .get(self.url("/revocations"))
+            .send()
+            .await
+            .map_err(|e| self.map_send_error(e))?;
+        self.decode(resp).await
     }
 
     /// Current status of a delivered application.
@@ -324,5 +460,25 @@ mod tests {
             message: "m".into(),
         };
         assert!(server.is_transient());
+        let unauthorized = SyncError::Unauthorized {
+            message: "m".into(),
+        };
+        assert_eq!(unauthorized.kind(), "unauthorized");
+        assert!(!unauthorized.is_transient());
+        let limited = SyncError::RateLimited {
+            retry_after_secs: Some(30),
+            message: "m".into(),
+        };
+        assert_eq!(limited.kind(), "rate_limited");
+        assert!(limited.is_transient());
+        assert_eq!(
+            SyncError::Rejected {
+                status: 409,
+                kind: ApiErrorKind::CodeUsed,
+                message: "used".into(),
+            }
+            .server_error(),
+            Some((ApiErrorKind::CodeUsed, "used"))
+        );
     }
 }
