@@ -13,11 +13,13 @@
 //! credentials, [`CityClient::refresh_credentials`] gets new ones with that
 //! token before they expire, and [`CityClient::forget_device`] signs the
 //! device out. The token is a bearer secret: keep it in the vault, never in
-//! logs. A `401` is [`SyncError::Unauthorized`] (kind `unauthorized`: sign in
-//! again with a new code); too many wrong codes is [`SyncError::RateLimited`].
-//! Wrong, used and expired codes are [`SyncError::Rejected`] carrying the
-//! server's kind (`invalid_code`, `code_used`, `code_expired`) and message;
-//! see [`SyncError::server_error`].
+//! logs. Every answer of the city that is an error is [`SyncError::Rejected`]
+//! with its HTTP status, the server's kind and message (see
+//! [`SyncError::server_error`]): a `401` has [`SyncError::kind`]
+//! `unauthorized` (sign in again with a new code), a `429` has
+//! `rate_limited` with the server's `Retry-After` in `retry_after_secs`, and
+//! wrong, used and expired codes carry `invalid_code`, `code_used` and
+//! `code_expired` (kind `backend_rejected`).
 //!
 //! # Exactly once
 //!
@@ -45,23 +47,16 @@ pub enum SyncError {
     /// The TLS handshake failed, typically an untrusted certificate.
     #[error("the city backend's TLS certificate is not trusted: {detail}")]
     TlsUntrusted { detail: String },
-    /// The backend answered with an API error.
+    /// The backend answered with an API error. A 401 (unknown or signed-out
+    /// device token) and a 429 (too many attempts) are recognised by their
+    /// status even without an API body.
     #[error("the city backend rejected the request ({status}, {kind:?}): {message}")]
     Rejected {
         status: u16,
         kind: ApiErrorKind,
         message: String,
-    },
-    /// The backend refused the bearer token (401): unknown, or the device was
-    /// signed out. The citizen has to claim a new activation code.
-    #[error("the city backend did not accept this device's sign-in: {message}")]
-    Unauthorized { message: String },
-    /// Too many attempts (429); `retry_after_secs` is the server's
-    /// `Retry-After`, when it sent one.
-    #[error("too many attempts at the city backend: {message}")]
-    RateLimited {
+        /// The `Retry-After` seconds of a 429, when the server sent them.
         retry_after_secs: Option<u64>,
-        message: String,
     },
     /// The backend answered something that is not the API.
     #[error("unexpected answer from the city backend: {0}")]
@@ -80,9 +75,10 @@ impl SyncError {
         match self {
             SyncError::Unreachable { .. } => "backend_unreachable",
             SyncError::TlsUntrusted { .. } => "tls_untrusted",
+            // The app says "sign in again" and "wait" for these two.
+            SyncError::Rejected { status: 401, .. } => "unauthorized",
+            SyncError::Rejected { status: 429, .. } => "rate_limited",
             SyncError::Rejected { .. } | SyncError::Protocol(_) => "backend_rejected",
-            SyncError::Unauthorized { .. } => "unauthorized",
-            SyncError::RateLimited { .. } => "rate_limited",
             SyncError::Config(_) => "internal",
             SyncError::Vault(e) => e.kind(),
         }
@@ -93,10 +89,8 @@ impl SyncError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            SyncError::Unreachable { .. }
-                | SyncError::TlsUntrusted { .. }
-                | SyncError::RateLimited { .. }
-        ) || matches!(self, SyncError::Rejected { status, .. } if *status >= 500)
+            SyncError::Unreachable { .. } | SyncError::TlsUntrusted { .. }
+        ) || matches!(self, SyncError::Rejected { status, .. } if *status >= 500 || *status == 429)
     }
 
     /// The server's error kind and message, when the backend answered with an
@@ -104,8 +98,6 @@ impl SyncError {
     pub fn server_error(&self) -> Option<(ApiErrorKind, &str)> {
         match self {
             SyncError::Rejected { kind, message, .. } => Some((*kind, message)),
-            SyncError::Unauthorized { message } => Some((ApiErrorKind::Unauthorized, message)),
-            SyncError::RateLimited { message, .. } => Some((ApiErrorKind::RateLimited, message)),
             _ => None,
         }
     }
@@ -204,27 +196,32 @@ impl CityClient {
             serde_json::from_slice(&bytes)
                 .map_err(|e| SyncError::Protocol(format!("bad JSON in {status} answer: {e}")))
         } else {
-            // 401 and 429 are decided by the status, so they are recognised
-            // even when a proxy in front answers without an API body.
-            let message = match serde_json::from_slice::<ApiErrorBody>(&bytes) {
-                Ok(body) if status.as_u16() != 401 && status.as_u16() != 429 => {
-                    return Err(SyncError::Rejected {
-                        status: status.as_u16(),
-                        kind: body.kind,
-                        message: body.message,
-                    })
-                }
-                Ok(body) => body.message,
-                Err(_) => format!("HTTP {status}"),
-            };
-            Err(match status.as_u16() {
-                401 => SyncError::Unauthorized { message },
-                429 => SyncError::RateLimited {
-                    retry_after_secs: retry_after,
-                    message,
-                },
-                _ => SyncError::Protocol(format!("HTTP {status} without an API error body")),
-            })
+            let code = status.as_u16();
+            let retry_after_secs = if code == 429 { retry_after } else { None };
+            match serde_json::from_slice::<ApiErrorBody>(&bytes) {
+                Ok(body) => Err(SyncError::Rejected {
+                    status: code,
+                    kind: body.kind,
+                    message: body.message,
+                    retry_after_secs,
+                }),
+                // 401 and 429 are decided by the status, so they are
+                // recognised even when a proxy in front answers them
+                // without an API body.
+                Err(_) if code == 401 || code == 429 => Err(SyncError::Rejected {
+                    status: code,
+                    kind: if code == 401 {
+                        ApiErrorKind::Unauthorized
+                    } else {
+                        ApiErrorKind::RateLimited
+                    },
+                    message: format!("HTTP {status}"),
+                    retry_after_secs,
+                }),
+                Err(_) => Err(SyncError::Protocol(format!(
+                    "HTTP {status} without an API error body"
+                ))),
+            }
         }
     }
 
@@ -452,33 +449,39 @@ mod tests {
             status: 422,
             kind: ApiErrorKind::InvalidInput,
             message: "m".into(),
+            retry_after_secs: None,
         };
         assert!(!rejected.is_transient());
         let server = SyncError::Rejected {
             status: 503,
             kind: ApiErrorKind::Internal,
             message: "m".into(),
+            retry_after_secs: None,
         };
         assert!(server.is_transient());
-        let unauthorized = SyncError::Unauthorized {
+        let unauthorized = SyncError::Rejected {
+            status: 401,
+            kind: ApiErrorKind::Unauthorized,
             message: "m".into(),
+            retry_after_secs: None,
         };
         assert_eq!(unauthorized.kind(), "unauthorized");
         assert!(!unauthorized.is_transient());
-        let limited = SyncError::RateLimited {
-            retry_after_secs: Some(30),
+        let limited = SyncError::Rejected {
+            status: 429,
+            kind: ApiErrorKind::RateLimited,
             message: "m".into(),
+            retry_after_secs: Some(30),
         };
         assert_eq!(limited.kind(), "rate_limited");
         assert!(limited.is_transient());
-        assert_eq!(
-            SyncError::Rejected {
-                status: 409,
-                kind: ApiErrorKind::CodeUsed,
-                message: "used".into(),
-            }
-            .server_error(),
-            Some((ApiErrorKind::CodeUsed, "used"))
-        );
+        let used = SyncError::Rejected {
+            status: 409,
+            kind: ApiErrorKind::CodeUsed,
+            message: "used".into(),
+            retry_after_secs: None,
+        };
+        assert_eq!(used.kind(), "backend_rejected");
+        assert_eq!(used.server_error(), Some((ApiErrorKind::CodeUsed, "used")));
     }
 }

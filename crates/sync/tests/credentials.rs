@@ -125,8 +125,19 @@ async fn enrol_claim_refresh_and_forget_over_https() {
 
     client.forget_device(&token).await.unwrap();
     let err = client.refresh_credentials(&token).await.unwrap_err();
-    assert!(matches!(err, SyncError::Unauthorized { .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            SyncError::Rejected {
+                status: 401,
+                kind: ApiErrorKind::Unauthorized,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert_eq!(err.kind(), "unauthorized");
+    assert!(!err.is_transient());
     let err = client.forget_device(&token).await.unwrap_err();
     assert_eq!(err.kind(), "unauthorized");
 
@@ -148,22 +159,23 @@ async fn wrong_codes_then_the_rate_limit_reach_the_app_as_such() {
         assert_eq!(kind, ApiErrorKind::InvalidCode, "{err:?}");
         assert!(message.contains("ZZZZ-ZZZZ"), "{message}");
     }
-    match client.claim_credentials(&claim("ZZZZ-ZZZZ")).await {
-        Err(e @ SyncError::RateLimited { .. }) => {
-            let SyncError::RateLimited {
-                retry_after_secs, ..
-            } = &e
-            else {
-                unreachable!()
-            };
-            assert!(
-                matches!(retry_after_secs, Some(1..=60)),
-                "{retry_after_secs:?}"
-            );
-            assert_eq!(e.kind(), "rate_limited");
-            assert!(e.is_transient());
-        }
+    let e = client
+        .claim_credentials(&claim("ZZZZ-ZZZZ"))
+        .await
+        .unwrap_err();
+    match &e {
+        SyncError::Rejected {
+            status: 429,
+            kind: ApiErrorKind::RateLimited,
+            retry_after_secs,
+            ..
+        } => assert!(
+            matches!(retry_after_secs, Some(1..=60)),
+            "{retry_after_secs:?}"
+        ),
         other => panic!("expected rate_limited, got {other:?}"),
     }
+    assert_eq!(e.kind(), "rate_limited");
+    assert!(e.is_transient());
     server.stop().await;
 }
