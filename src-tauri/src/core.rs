@@ -28,6 +28,10 @@ use std::sync::{Arc, Mutex};
 
 use crate::config::Config;
 
+mod camera;
+mod qr;
+pub use qr::{mask_number, url_host};
+
 /// Keyring account under the configured service that holds the vault's KEK.
 const KEYRING_ACCOUNT: &str = "vault-kek";
 /// Largest attachment, in bytes (the vault's limit; checked here first so a
@@ -79,6 +83,8 @@ pub fn sync_error(e: SyncError) -> IpcError {
                 "backend_unreachable" => ErrorKind::BackendUnreachable,
                 "tls_untrusted" => ErrorKind::TlsUntrusted,
                 "backend_rejected" => ErrorKind::BackendRejected,
+                "unauthorized" => ErrorKind::Unauthorized,
+                "rate_limited" => ErrorKind::RateLimited,
                 _ => ErrorKind::Internal,
             };
             IpcError::new(kind, other.to_string())
@@ -126,6 +132,8 @@ pub struct AppCore {
     sync_gate: tokio::sync::Mutex<()>,
     /// The running (or last) backup/restore, polled by the UI.
     backup: Mutex<BackupProgress>,
+    /// The citizen QR's refresh state and the camera scanner.
+    qr: qr::QrState,
 }
 
 fn keyring_trouble(e: &VaultError) -> bool {
@@ -179,6 +187,7 @@ impl AppCore {
                 total: 0,
                 result: None,
             }),
+            qr: qr::QrState::default(),
         }
     }
 

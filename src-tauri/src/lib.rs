@@ -11,6 +11,10 @@ pub mod core;
 include!("command_names.rs");
 
 use cds_view::{
+    ActivateInput, CameraView, MyQrView, QrCodeView, QrDisclosure, ScanImageInput, ScanResultView,
+    TrustStatusView,
+};
+use cds_view::{
     AppStatus, ApplicationView, AttachmentView, BackupInput, BackupOp, BackupProgress,
     BackupSummaryView, DisclosureView, DocumentInput, DocumentSummaryView, DocumentView, ErrorKind,
     ExpiryReminderView, IpcError, NewAttachmentInput, NewDocumentInput, ProfileInput, ProfileView,
@@ -244,6 +248,66 @@ async fn sync_now(core: Core<'_>) -> Result<SyncReport, IpcError> {
     Ok(core.inner().clone().sync().await)
 }
 
+#[tauri::command]
+async fn my_qr(core: Core<'_>) -> Result<MyQrView, IpcError> {
+    blocking(&core, |c| c.my_qr()).await
+}
+
+#[tauri::command]
+async fn activate_qr(core: Core<'_>, input: ActivateInput) -> Result<MyQrView, IpcError> {
+    core.inner().clone().activate_qr(&input.code).await
+}
+
+#[tauri::command]
+async fn refresh_qr(core: Core<'_>) -> Result<MyQrView, IpcError> {
+    core.inner().clone().refresh_qr().await
+}
+
+#[tauri::command]
+async fn forget_qr(core: Core<'_>) -> Result<(), IpcError> {
+    core.inner().clone().forget_qr().await
+}
+
+#[tauri::command]
+async fn show_qr(core: Core<'_>, disclosure: QrDisclosure) -> Result<QrCodeView, IpcError> {
+    blocking(&core, move |c| c.show_qr(disclosure)).await
+}
+
+#[tauri::command]
+async fn scan_image(core: Core<'_>, input: ScanImageInput) -> Result<ScanResultView, IpcError> {
+    // Decoding a large photo takes a while: off the main thread.
+    blocking(&core, move |c| c.scan_image(input)).await
+}
+
+#[tauri::command]
+async fn trust_status(core: Core<'_>) -> Result<TrustStatusView, IpcError> {
+    blocking(&core, |c| c.trust_status()).await
+}
+
+#[tauri::command]
+async fn update_trust(core: Core<'_>) -> Result<TrustStatusView, IpcError> {
+    core.inner().clone().update_trust().await
+}
+
+#[tauri::command]
+async fn camera_start(core: Core<'_>) -> Result<CameraView, IpcError> {
+    blocking(&core, |c| c.camera_start()).await
+}
+
+#[tauri::command]
+async fn camera_status(core: Core<'_>) -> Result<CameraView, IpcError> {
+    blocking(&core, |c| Ok(c.camera_view())).await
+}
+
+#[tauri::command]
+async fn camera_stop(core: Core<'_>) -> Result<(), IpcError> {
+    blocking(&core, |c| {
+        c.camera_stop();
+        Ok(())
+    })
+    .await
+}
+
 /// Starts the app. Configuration comes from flags and `CDS_*` variables
 /// (see [`config`]); a bad flag is reported on stderr and the process exits.
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
@@ -279,6 +343,9 @@ pub fn run() {
                     if core.has_pending() {
                         core.sync().await;
                     }
+                    // Fresh credentials before the citizen's QR expires,
+                    // and fresh keys for offline checks.
+                    core.qr_tick().await;
                 }
             });
             Ok(())
@@ -314,6 +381,17 @@ pub fn run() {
             submit_application,
             list_applications,
             sync_now,
+            my_qr,
+            activate_qr,
+            refresh_qr,
+            forget_qr,
+            show_qr,
+            scan_image,
+            trust_status,
+            update_trust,
+            camera_start,
+            camera_status,
+            camera_stop,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -6,7 +6,8 @@ use base64::Engine as _;
 use cds_backend::{serve, tls::ensure_dev_tls, AppState};
 use cds_view::{
     BackupOp, DeliveryState, DocumentInput, DocumentKind, ErrorKind, NewAttachmentInput,
-    NewDocumentInput, SubmitInput, VaultState,
+    NewDocumentInput, QrDisclosure, ScanImageInput, ScanResultView, SubmitInput, VaultState,
+    VerifyOutcome,
 };
 use cong_dan_so_lib::config::Config;
 use cong_dan_so_lib::core::AppCore;
@@ -295,4 +296,245 @@ async fn pin_lock_unlock_and_backup_round_trip() {
             .len(),
         1
     );
+}
+
+/// A backend serving on a free port until the returned sender is used.
+async fn city(
+    dir: &Path,
+) -> (
+    u16,
+    AppState,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let tls = ensure_dev_tls(&dir.join("tls")).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let issuer =
+        cds_backend::credentials::CredentialIssuer::load_or_create(&dir.join("signing.p8"))
+            .unwrap();
+    let state = AppState::open(&dir.join("backend.sqlite3"))
+        .unwrap()
+        .with_issuer(issuer);
+    let served = state.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        serve(listener, served, &tls, async {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    (port, state, stop, server)
+}
+
+fn picture(text: &str) -> ScanImageInput {
+    let img = cds_qr::render::render_image(text, 6).unwrap();
+    let mut png = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    ScanImageInput {
+        file_name: "qr.png".into(),
+        data_base64: base64::engine::general_purpose::STANDARD.encode(png),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn citizen_qr_activate_show_scan_refresh_and_forget() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, state, stop, server) = city(dir.path()).await;
+    let cfg = config(dir.path(), port);
+    let core = AppCore::start(&cfg, cfg.data_dir.as_ref().unwrap());
+    core.add_document(with_profile(&core, cccd())).unwrap();
+
+    // Not activated: nothing to show, and the officer check has no keys.
+    let mine = core.my_qr().unwrap();
+    assert!(!mine.enrolled && mine.options.is_empty());
+    assert_eq!(
+        core.show_qr(QrDisclosure::Full).unwrap_err().kind,
+        ErrorKind::NotFound
+    );
+    // A wrong code, and an empty one.
+    let wrong = core.activate_qr("ABCD-EFGH").await.unwrap_err();
+    assert_eq!(wrong.kind, ErrorKind::ActivationCode, "{wrong:?}");
+    assert!(wrong.message.contains("code"), "{wrong:?}");
+    assert_eq!(
+        core.activate_qr("  ").await.unwrap_err().kind,
+        ErrorKind::InvalidInput
+    );
+
+    let code = state
+        .create_enrollment(
+            cds_api::CreateEnrollment {
+                number: "001199012345".into(),
+                full_name: "Phạm Thị Hương".into(),
+                date_of_birth: "1999-03-04".into(),
+            },
+            cds_backend::credentials::unix_now(),
+        )
+        .await
+        .unwrap();
+    // Typed in lower case without the dash: still accepted.
+    let typed = code.code.replace('-', "").to_lowercase();
+    let mine = core.activate_qr(&typed).await.unwrap();
+    assert!(mine.enrolled);
+    assert_eq!(mine.full_name.as_deref(), Some("Phạm Thị Hương"));
+    assert_eq!(mine.number_masked.as_deref(), Some("001•••••2345"));
+    assert_eq!(mine.options.len(), 3);
+    assert!(mine.options.iter().all(|o| o.seconds_left > 6 * 86_400));
+    // The code is single use.
+    assert_eq!(
+        core.activate_qr(&code.code).await.unwrap_err().kind,
+        ErrorKind::ActivationCode
+    );
+    // Keys were fetched while activating.
+    let trust = core.trust_status().unwrap();
+    assert_eq!(trust.keys, 1);
+    assert!(trust.revocations_as_of.is_some());
+
+    // Show: an SVG, the CCCD photo beside it, and a line in the access log.
+    let before = core.access_log().unwrap().len();
+    let shown = core.show_qr(QrDisclosure::Over18).unwrap();
+    assert!(shown.svg.contains("<svg"));
+    assert_eq!(shown.holder_name, "Phạm Thị Hương");
+    assert!(shown
+        .photo_data_url
+        .as_deref()
+        .unwrap_or("")
+        .starts_with("data:image/jpeg;base64,"));
+    let log = core.access_log().unwrap();
+    assert_eq!(log.len(), before + 1);
+    assert!(log
+        .iter()
+        .any(|d| d.channel == cds_view::DisclosureChannel::Qr));
+
+    // Officer mode: the app's own full credential, as a picture.
+    let stored = {
+        let vault_path = cfg.data_dir.as_ref().unwrap().join("vault.sqlite3");
+        drop(core);
+        let keys = cds_vault::OsKeyring::new(&cfg.keyring_service, "vault-kek");
+        let v = cds_vault::Vault::open(&vault_path, &keys).unwrap();
+        v.credentials("self").unwrap().unwrap()
+    };
+    let core = AppCore::start(&cfg, cfg.data_dir.as_ref().unwrap());
+    let full = stored
+        .credentials
+        .iter()
+        .find(|c| c.disclosure == "full")
+        .unwrap();
+    match core.scan_image(picture(&full.text)).unwrap() {
+        ScanResultView::Credential { check } => {
+            assert_eq!(check.outcome, VerifyOutcome::Valid, "{check:?}");
+            assert_eq!(check.id_number.as_deref(), Some("001199012345"));
+            assert_eq!(check.date_of_birth.as_deref(), Some("1999-03-04"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Forged: signed by another key.
+    let other = cds_qr::credential::SigningKey::from_pkcs8(
+        &cds_qr::credential::SigningKey::generate_pkcs8().unwrap(),
+    )
+    .unwrap();
+    let claims = cds_qr::credential::Claims::new(
+        &cds_qr::credential::Subject {
+            id_number: "001199012345".into(),
+            full_name: "Phạm Thị Hương".into(),
+            date_of_birth: "1999-03-04".into(),
+        },
+        cds_qr::credential::Disclosure::Full,
+        "x",
+        cds_backend::credentials::unix_now(),
+        3600,
+    )
+    .unwrap();
+    match core
+        .scan_image(picture(&other.issue(&claims).unwrap()))
+        .unwrap()
+    {
+        ScanResultView::Credential { check } => {
+            assert_eq!(check.outcome, VerifyOutcome::Forged);
+            assert_eq!(check.full_name, None, "nothing forged is shown");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Revoked once the device has the new list.
+    state
+        .revoke_credential(&full.credential_id, cds_backend::credentials::unix_now())
+        .await
+        .unwrap();
+    core.update_trust().await.unwrap();
+    match core.scan_image(picture(&full.text)).unwrap() {
+        ScanResultView::Credential { check } => {
+            assert_eq!(check.outcome, VerifyOutcome::Revoked)
+        }
+        other => panic!("{other:?}"),
+    }
+    // An ID card QR is routed to the form, and recognised as already there.
+    match core
+        .scan_image(picture(
+            "001199012345||Phạm Thị Hương|04031999|Nữ|Hoàn Kiếm, Hà Nội|01062021",
+        ))
+        .unwrap()
+    {
+        ScanResultView::Cccd { card } => {
+            assert_eq!(card.full_name, "Phạm Thị Hương");
+            assert_eq!(card.date_of_birth, "1999-03-04");
+            assert_eq!(card.sex, "nu");
+            assert!(card.existing_document_id.is_some());
+        }
+        other => panic!("{other:?}"),
+    }
+    match core
+        .scan_image(picture("https://a.example@b.example/x"))
+        .unwrap()
+    {
+        ScanResultView::Url { host, .. } => assert_eq!(host, "b.example"),
+        other => panic!("{other:?}"),
+    }
+    // Bad pictures.
+    let not_image = ScanImageInput {
+        file_name: "a.txt".into(),
+        data_base64: base64::engine::general_purpose::STANDARD.encode("xin chào"),
+    };
+    assert_eq!(
+        core.scan_image(not_image).unwrap_err().kind,
+        ErrorKind::NotAnImage
+    );
+    let blank = ScanImageInput {
+        file_name: "icon.png".into(),
+        data_base64: base64::engine::general_purpose::STANDARD.encode(PNG),
+    };
+    assert_eq!(
+        core.scan_image(blank).unwrap_err().kind,
+        ErrorKind::NoQrFound
+    );
+
+    // Refresh: new credentials (new ids), old ones replaced.
+    let mine = core.refresh_qr().await.unwrap();
+    assert_eq!(mine.options.len(), 3);
+    let keys = cds_vault::OsKeyring::new(&cfg.keyring_service, "vault-kek");
+    drop(core);
+    let vault_path = cfg.data_dir.as_ref().unwrap().join("vault.sqlite3");
+    let after = cds_vault::Vault::open(&vault_path, &keys)
+        .unwrap()
+        .credentials("self")
+        .unwrap()
+        .unwrap();
+    assert!(after
+        .credentials
+        .iter()
+        .all(|c| c.credential_id != full.credential_id));
+    let core = AppCore::start(&cfg, cfg.data_dir.as_ref().unwrap());
+
+    // Forget: the city stops accepting the token, the device forgets all.
+    core.forget_qr().await.unwrap();
+    let mine = core.my_qr().unwrap();
+    assert!(!mine.enrolled && mine.options.is_empty());
+    assert_eq!(
+        core.refresh_qr().await.unwrap_err().kind,
+        ErrorKind::Unauthorized
+    );
+    let _ = stop.send(());
+    server.await.unwrap();
 }

@@ -13,6 +13,8 @@ use crate::pages::documents::{DocDraft, DocumentsPage};
 use crate::pages::home::HomePage;
 use crate::pages::more::MorePage;
 use crate::pages::profiles::ProfilesPage;
+use crate::pages::qr::QrPage;
+use crate::pages::scan::ScanPage;
 use crate::pages::security::{CreatePinScreen, SecurityPage, UnlockScreen};
 use crate::pages::services::ServicesPage;
 use cds_view::{AppStatus, ErrorKind, IpcError, VaultState};
@@ -30,6 +32,8 @@ pub enum Page {
     Security,
     Backup,
     AccessLog,
+    MyQr,
+    Scan,
 }
 
 /// State shared by every page.
@@ -158,6 +162,8 @@ pub fn App() -> impl IntoView {
                     (None, Page::Security) => view! { <SecurityPage /> }.into_any(),
                     (None, Page::Backup) => view! { <BackupPage /> }.into_any(),
                     (None, Page::AccessLog) => view! { <AccessLogPage /> }.into_any(),
+                    (None, Page::MyQr) => view! { <QrPage /> }.into_any(),
+                    (None, Page::Scan) => view! { <ScanPage /> }.into_any(),
                 }}
             </main>
         </div>

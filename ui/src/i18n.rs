@@ -377,6 +377,107 @@ texts! {
     ChannelQr => "Mã QR", "QR code";
     ChannelExport => "Xuất dữ liệu", "Export";
     ChannelBackup => "Sao lưu", "Backup";
+
+    // ---- Errors of the QR features ----
+    ErrUnauthorized => "Thành phố không còn chấp nhận thiết bị này cho mã QR công dân.", "The city no longer accepts this device for the citizen QR.";
+    ErrActivationCode => "Mã kích hoạt không đúng, đã được dùng hoặc đã hết hạn.", "The activation code is wrong, already used or expired.";
+    ErrRateLimited => "Bạn đã thử quá nhiều lần.", "Too many attempts.";
+    ErrNoQrFound => "Không tìm thấy mã QR nào trong ảnh.", "No QR code was found in the picture.";
+    ErrNotAnImage => "Tệp đã chọn không phải là ảnh.", "The file you picked is not a picture.";
+    ErrCameraUnavailable => "Không dùng được camera trên thiết bị này.", "No camera can be used on this device.";
+    ErrNoTrustList => "Thiết bị chưa tải khóa công khai của thành phố nên chưa kiểm tra được mã QR công dân.", "This device has not downloaded the city's public keys yet, so it cannot check a citizen QR.";
+    HintUnauthorized => "Hãy kích hoạt lại bằng mã mới do thành phố cấp.", "Activate again with a new code from the city.";
+    HintNoQrFound => "Hãy chọn ảnh rõ nét, chụp thẳng, có cả mã QR.", "Pick a sharp picture, taken straight on, showing the whole code.";
+    HintNoTrustList => "Hãy kết nối mạng một lần và bấm \"Cập nhật khóa\".", "Connect once and press \"Update keys\".";
+    HintCameraUnavailable => "Bạn vẫn có thể chọn một ảnh có mã QR.", "You can still pick a picture with a QR code.";
+
+    // ---- My QR ----
+    ShortcutQr => "Mã QR công dân", "My citizen QR";
+    ShortcutQrDesc => "Xuất trình danh tính khi không có mạng", "Show who you are, even offline";
+    ShortcutScan => "Quét mã QR", "Scan a QR code";
+    ShortcutScanDesc => "Kiểm tra mã công dân, đọc mã trên thẻ căn cước", "Check a citizen QR, read an ID card's code";
+    QrTitle => "Mã QR công dân", "Citizen QR";
+    QrIntro => "Mã QR được thành phố ký số. Người kiểm tra quét mã và xác minh chữ ký mà không cần mạng.", "The code is signed by the city. Whoever checks it scans it and verifies the signature without a connection.";
+    QrActivateTitle => "Kích hoạt mã QR trên thiết bị này", "Activate the QR on this device";
+    QrActivateIntro => "Nhập mã kích hoạt do bộ phận một cửa của thành phố cấp cho bạn (dùng một lần, có hạn 15 phút).", "Enter the activation code the city's service counter gave you (single use, valid for 15 minutes).";
+    QrCodeLabel => "Mã kích hoạt", "Activation code";
+    QrActivate => "Kích hoạt", "Activate";
+    QrActivating => "Đang kích hoạt…", "Activating…";
+    QrChoose => "Chia sẻ thông tin nào?", "What to share?";
+    QrFull => "Đầy đủ", "Full identity";
+    QrFullDesc => "Số định danh, họ tên, ngày sinh", "ID number, name, date of birth";
+    QrOver18 => "Trên 18 tuổi", "Over 18";
+    QrOver18Desc => "Chỉ cho biết bạn đã đủ 18 tuổi", "Only that you are 18 or older";
+    QrNameOnly => "Chỉ họ tên", "Name only";
+    QrNameOnlyDesc => "Chỉ họ và tên", "Only your full name";
+    QrValidUntil => "Có hiệu lực đến", "Valid until";
+    QrExpired => "Mã QR đã hết hạn. Hãy kết nối mạng để nhận mã mới.", "This QR has expired. Connect to the internet to get a new one.";
+    QrFullscreen => "Phóng to toàn màn hình", "Full screen";
+    QrCloseFullscreen => "Đóng", "Close";
+    QrRefresh => "Làm mới mã", "Refresh the code";
+    QrRefreshing => "Đang làm mới…", "Refreshing…";
+    QrRefreshed => "Đã nhận mã mới từ thành phố.", "New codes received from the city.";
+    QrForget => "Gỡ mã QR khỏi thiết bị này", "Remove the QR from this device";
+    QrForgetConfirm => "Bấm lần nữa để xác nhận gỡ", "Press again to confirm";
+    QrNoPhoto => "Chưa có ảnh chân dung: thêm ảnh vào CCCD trong kho giấy tờ.", "No photo yet: add one to your ID card in the vault.";
+    QrLogged => "Mỗi lần xuất trình được ghi vào nhật ký \"Ai đã dùng dữ liệu của tôi\".", "Each time you show it is recorded in \"Who has my data\".";
+    QrAutoRefresh => "Mã tự làm mới trước khi hết hạn khi có mạng.", "The code refreshes itself before it expires whenever you are online.";
+    QrRefreshFailed => "Chưa làm mới được mã:", "The code could not be refreshed:";
+
+    // ---- Scan ----
+    ScanTitle => "Quét mã QR", "Scan a QR code";
+    ScanIntro => "Quét mã công dân để kiểm tra (chế độ cán bộ), hoặc mã trên thẻ căn cước để điền thông tin.", "Scan a citizen QR to check it (officer mode), or an ID card's code to fill in your details.";
+    ScanCamera => "Dùng camera", "Use the camera";
+    ScanCameraStop => "Tắt camera", "Stop the camera";
+    ScanCameraLooking => "Đang tìm mã QR…", "Looking for a QR code…";
+    ScanPickImage => "Chọn ảnh có mã QR", "Pick a picture with a QR code";
+    ScanPickHint => "Ảnh chụp màn hình hoặc ảnh chụp (PNG, JPEG, WebP, GIF, BMP).", "A screenshot or a photo (PNG, JPEG, WebP, GIF, BMP).";
+    Scanning => "Đang đọc ảnh…", "Reading the picture…";
+    TrustTitle => "Khóa công khai của thành phố", "The city's public keys";
+    TrustNone => "Chưa tải. Cần tải một lần khi có mạng để kiểm tra mã khi không có mạng.", "Not downloaded. Download them once while online to check codes offline.";
+    TrustUpdate => "Cập nhật khóa", "Update keys";
+    TrustUpdating => "Đang cập nhật…", "Updating…";
+    TrustKeys => "Số khóa", "Keys";
+    TrustFetched => "Tải lúc", "Downloaded";
+    TrustRevocations => "Danh sách thu hồi lập lúc", "Revocation list as of";
+    VerifyValid => "HỢP LỆ", "VALID";
+    VerifyValidDesc => "Chữ ký của thành phố đúng, mã còn hạn và chưa bị thu hồi.", "The city's signature is good, the code is in date and not revoked.";
+    VerifyExpired => "ĐÃ HẾT HẠN", "EXPIRED";
+    VerifyExpiredDesc => "Mã thật nhưng đã hết hạn. Đề nghị người dân làm mới mã.", "A genuine code, but expired. Ask the holder to refresh it.";
+    VerifyNotYetValid => "CHƯA CÓ HIỆU LỰC", "NOT YET VALID";
+    VerifyNotYetValidDesc => "Mã chưa đến thời điểm có hiệu lực (hoặc đồng hồ thiết bị sai).", "The code is not valid yet (or this device's clock is wrong).";
+    VerifyRevoked => "ĐÃ BỊ THU HỒI", "REVOKED";
+    VerifyRevokedDesc => "Thành phố đã thu hồi mã này. Không chấp nhận.", "The city has revoked this code. Do not accept it.";
+    VerifyForged => "GIẢ MẠO HOẶC BỊ SỬA", "FORGED OR ALTERED";
+    VerifyForgedDesc => "Chữ ký không khớp với khóa của thành phố. Không chấp nhận.", "The signature does not match the city's keys. Do not accept it.";
+    VerifyMalformed => "MÃ KHÔNG HỢP LỆ", "INVALID CODE";
+    VerifyMalformedDesc => "Đây không phải là mã công dân đọc được.", "This is not a readable citizen QR.";
+    FieldIdNumber => "Số định danh", "ID number";
+    FieldName => "Họ và tên", "Full name";
+    FieldOver18 => "Đủ 18 tuổi", "18 or older";
+    FieldIssuer => "Cơ quan cấp", "Issuer";
+    FieldExpires => "Hết hạn", "Expires";
+    Yes => "Có", "Yes";
+    RevocationsAsOf => "Đã đối chiếu danh sách thu hồi lập lúc", "Checked against the revocation list of";
+    RevocationsNone => "Chưa có danh sách thu hồi trên thiết bị: không kiểm tra được việc thu hồi.", "No revocation list on this device: revocation could not be checked.";
+    CccdScanTitle => "Mã QR trên thẻ căn cước", "ID card QR code";
+    CccdUnverified => "CHƯA XÁC THỰC: mã QR trên thẻ không có chữ ký số. Chỉ dùng để điền thông tin, không chứng minh danh tính.", "NOT VERIFIED: the card's QR code carries no signature. It fills in forms; it proves nothing.";
+    CccdFill => "Điền vào CCCD trong kho giấy tờ", "Fill in an ID card in my vault";
+    CccdExisting => "Thẻ có số này đã có trong kho giấy tờ.", "A card with this number is already in your vault.";
+    CccdOpenExisting => "Mở giấy tờ đó", "Open that document";
+    CccdInvalidTitle => "Mã QR trên thẻ không hợp lệ", "The ID card QR is not valid";
+    UrlTitle => "Mã QR chứa một đường link", "The QR code holds a link";
+    UrlWarning => "Ứng dụng không tự mở đường link. Chỉ mở nếu bạn tin nguồn của nó; kiểm tra kỹ tên miền bên dưới.", "The app does not open links itself. Open it only if you trust where it came from; check the domain below.";
+    UrlDomain => "Tên miền", "Domain";
+    CccdResidence => "Nơi thường trú / cư trú", "Place of residence";
+    CccdIssueDate => "Ngày cấp", "Date of issue";
+    TextTitle => "Mã QR chứa văn bản", "The QR code holds text";
+    UnreadableTitle => "Không hiển thị được nội dung mã", "The code's content cannot be shown";
+    CameraNone => "Không tìm thấy camera. Hãy chọn một ảnh có mã QR.", "No camera found. Pick a picture with a QR code instead.";
+    MoreQr => "Mã QR công dân", "Citizen QR";
+    MoreQrDesc => "Xuất trình và làm mới mã QR của bạn", "Show and refresh your QR code";
+    MoreScan => "Quét mã QR", "Scan a QR code";
+    MoreScanDesc => "Kiểm tra mã công dân (cán bộ), đọc mã thẻ căn cước", "Check a citizen QR (officers), read an ID card's code";
 }
 
 /// The key of the translated text for an error kind.
@@ -404,6 +505,13 @@ pub fn error_key(kind: ErrorKind) -> K {
         ErrorKind::TooLarge => K::ErrTooLarge,
         ErrorKind::UnsupportedFile => K::ErrUnsupportedFile,
         ErrorKind::Busy => K::ErrBusy,
+        ErrorKind::Unauthorized => K::ErrUnauthorized,
+        ErrorKind::ActivationCode => K::ErrActivationCode,
+        ErrorKind::RateLimited => K::ErrRateLimited,
+        ErrorKind::NoQrFound => K::ErrNoQrFound,
+        ErrorKind::NotAnImage => K::ErrNotAnImage,
+        ErrorKind::CameraUnavailable => K::ErrCameraUnavailable,
+        ErrorKind::NoTrustList => K::ErrNoTrustList,
     }
 }
 
@@ -416,6 +524,10 @@ pub fn error_hint(kind: ErrorKind) -> Option<K> {
         ErrorKind::VaultCorrupt => Some(K::HintVaultCorrupt),
         ErrorKind::VaultUnavailable => Some(K::HintVaultUnavailable),
         ErrorKind::PinLocked => Some(K::HintPinLocked),
+        ErrorKind::Unauthorized => Some(K::HintUnauthorized),
+        ErrorKind::NoQrFound => Some(K::HintNoQrFound),
+        ErrorKind::NoTrustList => Some(K::HintNoTrustList),
+        ErrorKind::CameraUnavailable => Some(K::HintCameraUnavailable),
         _ => None,
     }
 }
@@ -446,6 +558,13 @@ pub fn error_code(kind: ErrorKind) -> &'static str {
         ErrorKind::TooLarge => "too_large",
         ErrorKind::UnsupportedFile => "unsupported_file",
         ErrorKind::Busy => "busy",
+        ErrorKind::Unauthorized => "unauthorized",
+        ErrorKind::ActivationCode => "activation_code",
+        ErrorKind::RateLimited => "rate_limited",
+        ErrorKind::NoQrFound => "no_qr_found",
+        ErrorKind::NotAnImage => "not_an_image",
+        ErrorKind::CameraUnavailable => "camera_unavailable",
+        ErrorKind::NoTrustList => "no_trust_list",
     }
 }
 
@@ -647,7 +766,7 @@ fn apply_lang(lang: Lang) {
 mod tests {
     use super::*;
 
-    const ALL_KINDS: [ErrorKind; 22] = ErrorKind::ALL;
+    const ALL_KINDS: [ErrorKind; 29] = ErrorKind::ALL;
 
     #[test]
     fn every_text_exists_in_both_languages() {

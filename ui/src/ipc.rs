@@ -10,6 +10,10 @@
 //! `ErrorKind::Internal` with the best description we can get.
 
 use cds_view::{
+    ActivateInput, CameraView, MyQrView, QrCodeView, QrDisclosure, ScanImageInput, ScanResultView,
+    TrustStatusView,
+};
+use cds_view::{
     AppStatus, ApplicationView, AttachmentView, BackupInput, BackupProgress, BackupSummaryView,
     DisclosureView, DocumentInput, DocumentSummaryView, DocumentView, ErrorKind,
     ExpiryReminderView, IpcError, NewAttachmentInput, NewDocumentInput, ProfileInput, ProfileView,
@@ -258,4 +262,57 @@ pub async fn list_applications() -> Result<Vec<ApplicationView>, IpcError> {
 
 pub async fn sync_now() -> Result<SyncReport, IpcError> {
     call("sync_now", no_args()).await
+}
+
+// ---- citizen QR, scanning, officer check ----
+
+pub async fn my_qr() -> Result<MyQrView, IpcError> {
+    call("my_qr", no_args()).await
+}
+
+pub async fn activate_qr(code: &str) -> Result<MyQrView, IpcError> {
+    let input = ActivateInput {
+        code: code.to_owned(),
+    };
+    call("activate_qr", to_args(&InputArg { input: &input })?).await
+}
+
+pub async fn refresh_qr() -> Result<MyQrView, IpcError> {
+    call("refresh_qr", no_args()).await
+}
+
+pub async fn forget_qr() -> Result<(), IpcError> {
+    call("forget_qr", no_args()).await
+}
+
+pub async fn show_qr(disclosure: QrDisclosure) -> Result<QrCodeView, IpcError> {
+    #[derive(Serialize)]
+    struct A {
+        disclosure: QrDisclosure,
+    }
+    call("show_qr", to_args(&A { disclosure })?).await
+}
+
+pub async fn scan_image(input: &ScanImageInput) -> Result<ScanResultView, IpcError> {
+    call("scan_image", to_args(&InputArg { input })?).await
+}
+
+pub async fn trust_status() -> Result<TrustStatusView, IpcError> {
+    call("trust_status", no_args()).await
+}
+
+pub async fn update_trust() -> Result<TrustStatusView, IpcError> {
+    call("update_trust", no_args()).await
+}
+
+pub async fn camera_start() -> Result<CameraView, IpcError> {
+    call("camera_start", no_args()).await
+}
+
+pub async fn camera_status() -> Result<CameraView, IpcError> {
+    call("camera_status", no_args()).await
+}
+
+pub async fn camera_stop() -> Result<(), IpcError> {
+    call("camera_stop", no_args()).await
 }

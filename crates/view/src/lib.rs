@@ -12,6 +12,9 @@ pub use cds_api::{
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub mod qr;
+pub use qr::*;
+
 /// An error as the UI receives it: a stable `kind` it translates, and an
 /// English `message` with details for logs and support.
 ///
@@ -108,10 +111,26 @@ pub enum ErrorKind {
     UnsupportedFile,
     /// A backup or restore is already running.
     Busy,
+    /// The city no longer accepts this device (its sign-in was withdrawn or
+    /// forgotten): activate the citizen QR again with a new code.
+    Unauthorized,
+    /// The activation code is wrong, already used or expired.
+    ActivationCode,
+    /// Too many attempts: wait `retry_after_secs`.
+    RateLimited,
+    /// The picture was read but holds no QR code that could be decoded.
+    NoQrFound,
+    /// The picked file is not a picture (or cannot be decoded as one).
+    NotAnImage,
+    /// No camera is available (none attached, or in use by another app).
+    CameraUnavailable,
+    /// The city's public keys have never been downloaded on this device, so
+    /// a citizen QR cannot be checked offline yet.
+    NoTrustList,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 22] = [
+    pub const ALL: [ErrorKind; 29] = [
         ErrorKind::BackendUnreachable,
         ErrorKind::TlsUntrusted,
         ErrorKind::BackendRejected,
@@ -134,6 +153,13 @@ impl ErrorKind {
         ErrorKind::TooLarge,
         ErrorKind::UnsupportedFile,
         ErrorKind::Busy,
+        ErrorKind::Unauthorized,
+        ErrorKind::ActivationCode,
+        ErrorKind::RateLimited,
+        ErrorKind::NoQrFound,
+        ErrorKind::NotAnImage,
+        ErrorKind::CameraUnavailable,
+        ErrorKind::NoTrustList,
     ];
 }
 

@@ -21,6 +21,8 @@ pub enum Icon {
     ArrowRight,
     Shield,
     File,
+    Qr,
+    Scan,
 }
 
 /// The `d` of each icon's path(s).
@@ -40,6 +42,8 @@ fn path(icon: Icon) -> &'static str {
         Icon::ArrowRight => "M5 12h14M13 6l6 6-6 6",
         Icon::Shield => "M12 3 4.5 6v5.5c0 4.5 3.2 8.3 7.5 9.5 4.3-1.2 7.5-5 7.5-9.5V6L12 3zM8.5 12l2.5 2.5 4.5-5",
         Icon::File => "M14 3H6.5a1 1 0 0 0-1 1v16a1 1 0 0 0 1 1h11a1 1 0 0 0 1-1V7.5L14 3zM14 3v4.5h4.5M9 13h6M9 17h6",
+        Icon::Qr => "M4 4h6v6H4zM14 4h6v6h-6zM4 14h6v6H4zM14 14h2v2h-2zM18 14h2v2h-2zM14 18h2v2h-2zM18 18h2v2h-2zM16 16h2v2h-2z",
+        Icon::Scan => "M3 8V4.5A1.5 1.5 0 0 1 4.5 3H8M16 3h3.5A1.5 1.5 0 0 1 21 4.5V8M21 16v3.5a1.5 1.5 0 0 1-1.5 1.5H16M8 21H4.5A1.5 1.5 0 0 1 3 19.5V16M3 12h18",
     }
 }
 

@@ -83,7 +83,12 @@ pub fn NavBar() -> impl IntoView {
                     || (page == Page::More
                         && matches!(
                             current,
-                            Page::Profiles | Page::Security | Page::Backup | Page::AccessLog
+                            Page::Profiles
+                                | Page::Security
+                                | Page::Backup
+                                | Page::AccessLog
+                                | Page::MyQr
+                                | Page::Scan
                         ))
             };
             view! {

@@ -134,6 +134,26 @@ impl DocDraft {
     fn changed(self) {
         self.version.update(|v| *v += 1);
     }
+
+    /// Opens the "add" form for `kind` with `values` filled in (field key →
+    /// value as typed, dates dd/mm/yyyy), e.g. from a scanned ID card QR.
+    /// The citizen still reviews and saves it.
+    pub fn start_new(self, kind: DocumentKind, values: BTreeMap<String, String>) {
+        self.clear();
+        if self.kind.get_untracked() != kind {
+            self.kind.set(kind);
+        }
+        self.values.set(values);
+        self.notice.set(None);
+        self.detail.set(None);
+        self.open.set(true);
+    }
+
+    /// Shows one document's detail when the documents page opens.
+    pub fn show_detail(self, id: String) {
+        self.open.set(false);
+        self.detail.set(Some(id));
+    }
 }
 
 /// Checks every field of `kind` against the typed values. Returns the

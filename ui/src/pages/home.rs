@@ -105,6 +105,22 @@ pub fn HomePage() -> impl IntoView {
                     desc=K::ShortcutApplicationsDesc
                     disabled=Signal::from(false)
                 />
+                <Shortcut
+                    id="home-qr"
+                    page=Page::MyQr
+                    which=Icon::Qr
+                    title=K::ShortcutQr
+                    desc=K::ShortcutQrDesc
+                    disabled=locked
+                />
+                <Shortcut
+                    id="home-scan"
+                    page=Page::Scan
+                    which=Icon::Scan
+                    title=K::ShortcutScan
+                    desc=K::ShortcutScanDesc
+                    disabled=locked
+                />
             </div>
         </section>
     }

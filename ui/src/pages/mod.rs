@@ -7,5 +7,7 @@ pub mod documents;
 pub mod home;
 pub mod more;
 pub mod profiles;
+pub mod qr;
+pub mod scan;
 pub mod security;
 pub mod services;

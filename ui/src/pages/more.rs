@@ -6,7 +6,15 @@ use crate::components::icons::{icon, Icon};
 use crate::i18n::{use_i18n, K};
 use leptos::prelude::*;
 
-const ENTRIES: [(&str, Page, Icon, K, K); 4] = [
+const ENTRIES: [(&str, Page, Icon, K, K); 6] = [
+    ("more-qr", Page::MyQr, Icon::Qr, K::MoreQr, K::MoreQrDesc),
+    (
+        "more-scan",
+        Page::Scan,
+        Icon::Scan,
+        K::MoreScan,
+        K::MoreScanDesc,
+    ),
     (
         "more-profiles",
         Page::Profiles,
