@@ -307,6 +307,18 @@ async fn city(
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<()>,
 ) {
+    city_with(dir, |s| s).await
+}
+
+async fn city_with(
+    dir: &Path,
+    configure: impl FnOnce(AppState) -> AppState,
+) -> (
+    u16,
+    AppState,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
     let tls = ensure_dev_tls(&dir.join("tls")).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
@@ -314,9 +326,11 @@ async fn city(
     let issuer =
         cds_backend::credentials::CredentialIssuer::load_or_create(&dir.join("signing.p8"))
             .unwrap();
-    let state = AppState::open(&dir.join("backend.sqlite3"))
-        .unwrap()
-        .with_issuer(issuer);
+    let state = configure(
+        AppState::open(&dir.join("backend.sqlite3"))
+            .unwrap()
+            .with_issuer(issuer),
+    );
     let served = state.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -535,6 +549,47 @@ async fn citizen_qr_activate_show_scan_refresh_and_forget() {
         core.refresh_qr().await.unwrap_err().kind,
         ErrorKind::Unauthorized
     );
+    let _ = stop.send(());
+    server.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_background_tick_refreshes_credentials_before_they_expire() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    // The city's clock runs five days behind while the device activates,
+    // so the 7-day credentials it gets have two days left: due.
+    let behind = Arc::new(AtomicI64::new(5 * 86_400));
+    let offset = behind.clone();
+    let (port, state, stop, server) = city_with(dir.path(), move |s| {
+        s.with_clock(move || cds_backend::credentials::unix_now() - offset.load(Ordering::SeqCst))
+    })
+    .await;
+    let cfg = config(dir.path(), port);
+    let core = AppCore::start(&cfg, cfg.data_dir.as_ref().unwrap());
+    let code = state
+        .create_enrollment(
+            cds_api::CreateEnrollment {
+                number: "001199012345".into(),
+                full_name: "Phạm Thị Hương".into(),
+                date_of_birth: "1999-03-04".into(),
+            },
+            state.now(),
+        )
+        .await
+        .unwrap();
+    let before = core.activate_qr(&code.code).await.unwrap();
+    let left = before.options.iter().map(|o| o.seconds_left).min().unwrap();
+    assert!(left < 3 * 86_400, "{before:?}");
+
+    // The clock is right again; the tick sees the codes are due.
+    behind.store(0, Ordering::SeqCst);
+    core.qr_tick().await;
+    let after = core.my_qr().unwrap();
+    assert_eq!(after.refresh_error, None);
+    let left = after.options.iter().map(|o| o.seconds_left).min().unwrap();
+    assert!(left > 6 * 86_400, "{after:?}");
     let _ = stop.send(());
     server.await.unwrap();
 }

@@ -386,6 +386,10 @@ impl AppCore {
             .device_token
             .clone()
             .ok_or_else(|| internal("the city did not send a device token"))?;
+        // The code is spent now: keep the token first, so that whatever
+        // goes wrong below, the device can still refresh later instead of
+        // needing a new code from the counter.
+        self.with(|v| v.set_device_value(DEVICE_TOKEN, token.as_bytes()))?;
         // Best effort: with the keys, the credentials are verified before
         // they are stored; without them (the keys' URL failing alone) they
         // are at least decoded and matched.
@@ -395,10 +399,7 @@ impl AppCore {
             let trust = load_trust(&lock(&v)).ok().flatten().map(|(t, _)| t);
             check_bundle(&bundle, trust.as_ref(), now_unix())?
         };
-        self.with(|v| {
-            v.set_device_value(DEVICE_TOKEN, token.as_bytes())?;
-            v.store_credentials(&set)
-        })?;
+        self.with(|v| v.store_credentials(&set))?;
         *lock(&self.qr.refresh_error) = None;
         self.my_qr()
     }

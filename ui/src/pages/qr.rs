@@ -63,7 +63,9 @@ pub fn QrPage() -> impl IntoView {
         Some(Err(e)) => view! { <ErrorBox err=e /> }.into_any(),
         Some(Ok(v)) => {
             seen.set_value(Some(v.fetched_at.clone()));
-            if v.enrolled && !v.options.is_empty() {
+            // Activated but holding no code (a refresh failed): the refresh
+            // button and the reason, not a new activation.
+            if v.enrolled {
                 view! { <QrShow v=v version=version choice=choice full=full notice=notice /> }
                     .into_any()
             } else {
