@@ -5,6 +5,8 @@
 //! crates.io): the wasm-bindgen step is linked in as a library, and
 //! tauri-driver comes from crates.io.
 
+mod fuzz;
+
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -40,6 +42,8 @@ commands:
   test       set up, build, and run every test (unit, integration, end-to-end)
   setup      install what is missing (apt packages, wasm target, tauri-driver)
   build-ui   compile the Leptos UI to wasm into ui/dist
+  fuzz [SECS] build the cds-qr fuzz targets (stable, no cargo-fuzz) and run
+             each for SECS seconds (default 20); `test` runs them for 15 s
 ";
 
 fn main() -> Result<()> {
@@ -50,6 +54,15 @@ fn main() -> Result<()> {
         Some("build-ui") => build_ui(&root),
         Some("run") => run(&root),
         Some("test") => test(&root, &args[1..]),
+        Some("fuzz") => {
+            let secs = match args.get(1) {
+                Some(s) => s
+                    .parse()
+                    .with_context(|| format!("fuzz: {s:?} is not a number of seconds"))?,
+                None => 20,
+            };
+            fuzz::fuzz(&root, secs)
+        }
         _ => {
             eprint!("{USAGE}");
             bail!("unknown or missing command")
@@ -364,5 +377,13 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
             .env("CDS_BACKEND_BIN", bin.join("cds-backend"))
             .env("CDS_E2E_ARTIFACTS", &artifacts)
             .env("RUST_BACKTRACE", "1"),
-    )
+    )?;
+    // The decoders of untrusted bytes (QR payload, ID card string) under
+    // libFuzzer, for a bounded time. Only with the whole suite: a run
+    // filtered to some tests skips it.
+    if extra.is_empty() {
+        step("fuzzing the QR decoders (15 s per target)");
+        fuzz::fuzz(root, 15)?;
+    }
+    Ok(())
 }
