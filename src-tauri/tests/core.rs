@@ -593,3 +593,100 @@ async fn the_background_tick_refreshes_credentials_before_they_expire() {
     let _ = stop.send(());
     server.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scanning_handles_huge_and_broken_pictures_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), 9);
+    let core = AppCore::start(&cfg, cfg.data_dir.as_ref().unwrap());
+    // 50 megapixels (a phone camera's full resolution): read, downscaled,
+    // and answered clearly (no code in a white picture).
+    let big = image::GrayImage::from_pixel(8_000, 6_250, image::Luma([255u8]));
+    let mut png = Vec::new();
+    big.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let err = core
+        .scan_image(ScanImageInput {
+            file_name: "50mp.png".into(),
+            data_base64: base64::engine::general_purpose::STANDARD.encode(&png),
+        })
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NoQrFound, "{err:?}");
+    // A header claiming 130 megapixels is refused before any decoding.
+    let claimed = png_claiming(13_000, 10_000);
+    let err = core
+        .scan_image(ScanImageInput {
+            file_name: "bomb.png".into(),
+            data_base64: base64::engine::general_purpose::STANDARD.encode(&claimed),
+        })
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::TooLarge, "{err:?}");
+    // A PNG cut in half.
+    let small = cds_qr::render::render_image("xin chào", 4).unwrap();
+    let mut png = Vec::new();
+    small
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    png.truncate(png.len() / 2);
+    let err = core
+        .scan_image(ScanImageInput {
+            file_name: "cut.png".into(),
+            data_base64: base64::engine::general_purpose::STANDARD.encode(&png),
+        })
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NotAnImage, "{err:?}");
+    // Not base64 at all.
+    let err = core
+        .scan_image(ScanImageInput {
+            file_name: "x.png".into(),
+            data_base64: "%%%".into(),
+        })
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NotAnImage);
+    // A plain-text QR is routed as text, shown as it is.
+    let img = cds_qr::render::render_image("Giấy hẹn trả kết quả số 42", 6).unwrap();
+    let mut png = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    match core
+        .scan_image(ScanImageInput {
+            file_name: "text.png".into(),
+            data_base64: base64::engine::general_purpose::STANDARD.encode(&png),
+        })
+        .unwrap()
+    {
+        ScanResultView::Text { text } => assert_eq!(text, "Giấy hẹn trả kết quả số 42"),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A small PNG whose header claims `w`×`h` pixels (a decompression bomb's
+/// shape): the IHDR size is patched and its CRC recomputed.
+fn png_claiming(w: u32, h: u32) -> Vec<u8> {
+    let small = image::GrayImage::from_pixel(8, 8, image::Luma([255u8]));
+    let mut png = Vec::new();
+    small
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    // Signature (8) + length (4) + "IHDR" (4), then width and height.
+    png[16..20].copy_from_slice(&w.to_be_bytes());
+    png[20..24].copy_from_slice(&h.to_be_bytes());
+    let crc = crc32(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.to_be_bytes());
+    png
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
