@@ -2,9 +2,7 @@
 //! key, idempotent and merging imports, wrong passphrases, and every kind of
 //! damaged file refused with the target vault unchanged.
 
-use cds_api::{
-    Applicant, ApplicationReceipt, ApplicationStatus, DocumentKind, DocumentRef, SubmitApplication,
-};
+use cds_api::{ApplicationReceipt, ApplicationStatus, DocumentKind, SubmitApplication};
 use cds_vault::{
     ApplicationRecord, AttachmentMeta, Disclosure, DisclosureChannel, Document, DocumentInput,
     KdfParams, MemoryKeyStore, NewAttachment, NewDisclosure, NewProfile, Profile, Relation,
@@ -13,45 +11,13 @@ use cds_vault::{
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod common;
+use common::{add_child, birth_cert, cccd, document, fields, png, NAME, NUMBER};
+
 const PASS: &str = "trời xanh mây trắng 2026";
 /// Format constants (see the crate docs, "Backup file format").
 const HEADER_LEN: usize = 99;
 const SEALED_CHUNK: usize = 64 * 1024 + 16;
-
-fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-fn cccd() -> DocumentInput {
-    DocumentInput {
-        profile_id: "self".into(),
-        kind: DocumentKind::Cccd,
-        fields: fields(&[
-            ("number", "079095001234"),
-            ("full_name", "Nguyễn Văn Bình"),
-            ("date_of_birth", "1995-08-15"),
-            ("sex", "nam"),
-            ("nationality", "Việt Nam"),
-            ("place_of_origin", "Quảng Nam"),
-            ("place_of_residence", "Đà Nẵng"),
-            ("issue_date", "2021-04-01"),
-            ("expiry_date", "2035-08-15"),
-        ]),
-        custom_fields: vec![],
-    }
-}
-
-fn png(w: u32, h: u32) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 7]));
-    let mut out = Vec::new();
-    image::DynamicImage::ImageRgb8(img)
-        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
-        .unwrap();
-    out
-}
 
 /// A PDF-looking file of `len` pseudo-random bytes (incompressible, so the
 /// backup spans several chunks).
@@ -68,33 +34,11 @@ fn pdf(len: usize, seed: u64) -> Vec<u8> {
 }
 
 fn submission(key: &str) -> SubmitApplication {
-    SubmitApplication {
-        idempotency_key: key.into(),
-        service_code: "1.001612".into(),
-        applicant: Applicant {
-            id_number: "079095001234".into(),
-            full_name: "Nguyễn Văn Bình".into(),
-            date_of_birth: "1995-08-15".into(),
-        },
-        documents: vec![DocumentRef {
-            kind: DocumentKind::Cccd,
-            number: "079095001234".into(),
-            full_name: "Nguyễn Văn Bình".into(),
-            date_of_birth: "1995-08-15".into(),
-            attachment_count: 1,
-        }],
-        submitted_at: "2026-05-10T08:00:00Z".into(),
-    }
+    common::submission_for(key, NUMBER, NAME, DocumentKind::Cccd, NUMBER, 1)
 }
 
 fn fast_vault(path: &Path, keys: &MemoryKeyStore) -> Vault {
-    Vault::create_with_kdf(
-        path,
-        Some(keys),
-        None,
-        KdfParams::insecure_fast_kdf_for_tests(),
-    )
-    .unwrap()
+    common::fast_vault(path, Some(keys), None)
 }
 
 /// A vault with something of every kind: two profiles, four documents
@@ -110,16 +54,10 @@ fn populate(v: &mut Vault) {
         },
     )
     .unwrap();
-    let child = v
-        .add_profile(&NewProfile {
-            full_name: "Nguyễn Thị Tí".into(),
-            relation: Relation::Child,
-            date_of_birth: Some("2019-06-01".into()),
-        })
-        .unwrap();
+    let child = add_child(v, "Nguyễn Thị Tí", "2019-06-01");
     let id_card = v
         .add_document(
-            &cccd(),
+            &cccd("self"),
             &[
                 NewAttachment {
                     file_name: "mặt trước.png".into(),
@@ -135,24 +73,8 @@ fn populate(v: &mut Vault) {
         )
         .unwrap();
     assert!(id_card.attachments[0].has_thumbnail);
-    v.add_document(
-        &DocumentInput {
-            profile_id: child.id.clone(),
-            kind: DocumentKind::BirthCertificate,
-            fields: fields(&[
-                ("number", "123/2019"),
-                ("full_name", "Nguyễn Thị Tí"),
-                ("date_of_birth", "2019-06-01"),
-                ("sex", "nu"),
-                ("place_of_birth", "Bệnh viện Đà Nẵng"),
-                ("issue_date", "2019-06-10"),
-                ("registration_place", "UBND phường Hải Châu"),
-            ]),
-            custom_fields: vec![],
-        },
-        &[],
-    )
-    .unwrap();
+    v.add_document(&birth_cert(&child.id, "Nguyễn Thị Tí"), &[])
+        .unwrap();
     let other = v
         .add_document(
             &DocumentInput {
@@ -289,10 +211,10 @@ fn target(dir: &Path, name: &str) -> (Vault, MemoryKeyStore) {
     let keys = MemoryKeyStore::new();
     let mut v = fast_vault(&dir.join(name), &keys);
     v.add_document(
-        &DocumentInput {
-            profile_id: "self".into(),
-            kind: DocumentKind::HealthInsurance,
-            fields: fields(&[
+        &document(
+            "self",
+            DocumentKind::HealthInsurance,
+            &[
                 ("number", "7901234567"),
                 ("full_name", "Trần Thị Hoa"),
                 ("date_of_birth", "1990-01-02"),
@@ -300,9 +222,8 @@ fn target(dir: &Path, name: &str) -> (Vault, MemoryKeyStore) {
                 ("registered_hospital", "Bệnh viện C"),
                 ("valid_from", "2026-01-01"),
                 ("expiry_date", "2026-12-31"),
-            ]),
-            custom_fields: vec![],
-        },
+            ],
+        ),
         &[],
     )
     .unwrap();
@@ -416,7 +337,7 @@ fn a_document_already_stored_under_another_id_is_skipped_not_duplicated() {
         },
     )
     .unwrap();
-    let mine = t.add_document(&cccd(), &[]).unwrap();
+    let mine = t.add_document(&cccd("self"), &[]).unwrap();
     let self_before = t.list_profiles().unwrap()[0].clone();
     let s = t.import_backup(&f.backup, PASS, &mut |_, _| {}).unwrap();
     assert_eq!(s.skipped_documents, 1);
@@ -690,7 +611,7 @@ fn a_backup_of_a_vault_with_the_recommended_kdf_uses_600k_iterations_and_imports
     let dir = tempfile::tempdir().unwrap();
     let keys = MemoryKeyStore::new();
     let mut v = Vault::create(&dir.path().join("real.sqlite3"), Some(&keys), None).unwrap();
-    v.add_document(&cccd(), &[]).unwrap();
+    v.add_document(&cccd("self"), &[]).unwrap();
     let dest = dir.path().join("real.cdsbackup");
     v.export_backup(&dest, PASS, &mut |_, _| {}).unwrap();
     let bytes = std::fs::read(&dest).unwrap();

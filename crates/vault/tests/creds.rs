@@ -2,52 +2,36 @@
 //! values. Sealed, replaced atomically, deleted with their profile,
 //! re-sealed by key rotation, and never carried by a backup.
 
-use cds_api::DocumentKind;
 use cds_vault::{
-    CredentialSet, DocumentInput, KdfParams, MemoryKeyStore, NewProfile, Relation,
-    StoredCredential, Vault, VaultError, MAX_DEVICE_VALUE_BYTES,
+    CredentialSet, MemoryKeyStore, StoredCredential, Vault, VaultError, MAX_DEVICE_VALUE_BYTES,
 };
-use std::collections::BTreeMap;
 use std::path::Path;
 
+mod common;
+use common::{cccd, NAME};
+
 fn fast_vault(path: &Path, keys: &MemoryKeyStore, pin: Option<&str>) -> Vault {
-    Vault::create_with_kdf(
-        path,
-        Some(keys),
-        pin,
-        KdfParams::insecure_fast_kdf_for_tests(),
-    )
-    .unwrap()
+    common::fast_vault(path, Some(keys), pin)
 }
 
 fn cred(disclosure: &str, n: u32) -> StoredCredential {
-    StoredCredential {
-        disclosure: disclosure.into(),
-        credential_id: format!("cred-{disclosure}-{n}"),
-        text: format!("CDS1:{disclosure}.{n}.eyJzdWIiOiIwNzkwOTUwMDEyMzQifQ.c2lnbmF0dXJl"),
-        not_before: "2026-11-01T00:00:00Z".into(),
-        not_after: "2027-11-01T00:00:00Z".into(),
-    }
+    common::credential(
+        disclosure,
+        &format!("cred-{disclosure}-{n}"),
+        &format!("CDS1:{disclosure}.{n}.eyJzdWIiOiIwNzkwOTUwMDEyMzQifQ.c2lnbmF0dXJl"),
+    )
 }
 
 fn set(profile: &str, n: u32) -> CredentialSet {
-    CredentialSet {
-        profile_id: profile.into(),
-        subject_number: "079095001234".into(),
-        full_name: "Nguyễn Văn Bình".into(),
-        credentials: vec![cred("full", n), cred("over18", n), cred("name_only", n)],
-        fetched_at: "2026-11-29T07:00:00Z".into(),
-    }
+    common::credential_set(
+        profile,
+        NAME,
+        vec![cred("full", n), cred("over18", n), cred("name_only", n)],
+    )
 }
 
 fn child(v: &mut Vault) -> String {
-    v.add_profile(&NewProfile {
-        full_name: "Đặng Thị Tí".into(),
-        relation: Relation::Child,
-        date_of_birth: Some("2019-06-01".into()),
-    })
-    .unwrap()
-    .id
+    common::add_child(v, "Đặng Thị Tí", "2019-06-01").id
 }
 
 #[test]
@@ -268,36 +252,13 @@ fn key_rotation_reseals_device_bound_values() {
     v.integrity_check().unwrap();
 }
 
-fn cccd() -> DocumentInput {
-    let fields: BTreeMap<String, String> = [
-        ("number", "079095001234"),
-        ("full_name", "Nguyễn Văn Bình"),
-        ("date_of_birth", "1995-08-15"),
-        ("sex", "nam"),
-        ("nationality", "Việt Nam"),
-        ("place_of_origin", "Quảng Nam"),
-        ("place_of_residence", "Đà Nẵng"),
-        ("issue_date", "2021-04-01"),
-        ("expiry_date", "2035-08-15"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    DocumentInput {
-        profile_id: "self".into(),
-        kind: DocumentKind::Cccd,
-        fields,
-        custom_fields: vec![],
-    }
-}
-
 #[test]
 fn backups_neither_carry_nor_disturb_device_bound_values() {
     let dir = tempfile::tempdir().unwrap();
     let keys = MemoryKeyStore::new();
     let mut src = fast_vault(&dir.path().join("src.sqlite3"), &keys, None);
     let kid = child(&mut src);
-    src.add_document(&cccd(), &[]).unwrap();
+    src.add_document(&cccd("self"), &[]).unwrap();
     src.store_credentials(&set("self", 1)).unwrap();
     src.store_credentials(&set(&kid, 1)).unwrap();
     src.set_device_value("creds/refresh_token", b"source-token")

@@ -11,7 +11,9 @@
 //! Without a keyring they fail (they never skip) and say so.
 
 use cds_api::DocumentKind;
-use cds_vault::{DocumentInput, KeyStore, NewAttachment, OsKeyring, Vault};
+use cds_vault::{KeyStore, NewAttachment, OsKeyring, Vault};
+
+mod common;
 
 const HOW_TO_RUN: &str = "these tests need an unlocked OS keyring (Secret Service). Run them \
      under the project's test command, or: dbus-run-session -- sh -c 'printf pw | \
@@ -84,27 +86,22 @@ fn a_vault_opens_adds_and_reopens_through_the_os_keyring() {
     let photo = [
         0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00, 0x01,
     ];
-    let fields = [
-        ("number", "001099012345"),
-        ("full_name", "Trần Văn Bảy"),
-        ("date_of_birth", "1999-03-04"),
-        ("sex", "nam"),
-        ("nationality", "Việt Nam"),
-        ("place_of_origin", "Hà Nội"),
-        ("place_of_residence", "Đà Nẵng"),
-        ("issue_date", "2021-01-01"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
     let doc = vault
         .add_document(
-            &DocumentInput {
-                profile_id: "self".into(),
-                kind: DocumentKind::Cccd,
-                fields,
-                custom_fields: vec![],
-            },
+            &common::document(
+                "self",
+                DocumentKind::Cccd,
+                &[
+                    ("number", "001099012345"),
+                    ("full_name", "Trần Văn Bảy"),
+                    ("date_of_birth", "1999-03-04"),
+                    ("sex", "nam"),
+                    ("nationality", "Việt Nam"),
+                    ("place_of_origin", "Hà Nội"),
+                    ("place_of_residence", "Đà Nẵng"),
+                    ("issue_date", "2021-01-01"),
+                ],
+            ),
             &[NewAttachment {
                 file_name: "front.jpg".into(),
                 mime: "image/jpeg".into(),

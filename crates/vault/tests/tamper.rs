@@ -38,19 +38,20 @@
 //! and history times, number hashes) are changed too: each must be caught
 //! against the sealed data. Every case must pass in full.
 
-use cds_api::{
-    Applicant, ApplicationReceipt, ApplicationStatus, DocumentKind, DocumentRef, SubmitApplication,
-};
+use cds_api::{ApplicationReceipt, ApplicationStatus, DocumentKind, SubmitApplication};
 use cds_vault::{
-    CredentialSet, DisclosureChannel, DocumentInput, KdfParams, KeyStore, MemoryKeyStore,
-    NewAttachment, NewDisclosure, NewProfile, Relation, StoredCredential, Vault, VaultError,
+    CredentialSet, DisclosureChannel, DocumentInput, KeyStore, MemoryKeyStore, NewAttachment,
+    NewDisclosure, Vault, VaultError,
 };
 use ring::digest::{digest, SHA256};
 use rusqlite::types::Value;
 use rusqlite::{params, Connection};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
+
+mod common;
+use common::{add_child, document, fast_vault, fields, sidecar, FixedKek};
 
 // ---- the vault API this test uses (the only part that follows API changes)
 
@@ -97,20 +98,6 @@ fn is_key_wrap(table: &str, key: &str) -> bool {
 }
 
 const PIN: &str = "739184";
-
-struct FixedKek([u8; 32]);
-
-impl KeyStore for FixedKek {
-    fn load(&self) -> Result<Option<Zeroizing<Vec<u8>>>, VaultError> {
-        Ok(Some(Zeroizing::new(self.0.to_vec())))
-    }
-    fn store(&self, _secret: &[u8]) -> Result<(), VaultError> {
-        Ok(())
-    }
-    fn delete(&self) -> Result<(), VaultError> {
-        Ok(())
-    }
-}
 
 /// A key store that hands out whatever bytes it holds, of any length.
 struct RawKey(Vec<u8>);
@@ -191,51 +178,33 @@ const DEVICE_VALUES: [(&str, &[u8]); 2] = [
 /// A credential set of `n` credentials for `profile`.
 fn credential_set(profile: &str, n: usize) -> CredentialSet {
     let levels = ["full", "over18", "name_only"];
-    CredentialSet {
-        profile_id: profile.into(),
-        subject_number: "079095001234".into(),
-        full_name: "Lê Văn Tám".into(),
-        credentials: (0..n)
-            .map(|i| StoredCredential {
-                disclosure: levels[i % 3].into(),
-                credential_id: format!("c{i}"),
-                text: format!("CDS1:{i}.payload.sig"),
-                not_before: "2026-11-01T00:00:00Z".into(),
-                not_after: "2027-11-01T00:00:00Z".into(),
+    common::credential_set(
+        profile,
+        "Lê Văn Tám",
+        (0..n)
+            .map(|i| {
+                common::credential(
+                    levels[i % 3],
+                    &format!("c{i}"),
+                    &format!("CDS1:{i}.payload.sig"),
+                )
             })
             .collect(),
-        fetched_at: "2026-11-29T07:00:00Z".into(),
-    }
-}
-
-fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    )
 }
 
 const PASSPORT_NO: &str = "C1234567";
 const INSURANCE_NO: &str = "7912345678";
 
 fn submission(key: &str) -> SubmitApplication {
-    SubmitApplication {
-        idempotency_key: key.into(),
-        service_code: "1.001612".into(),
-        applicant: Applicant {
-            id_number: "079095001234".into(),
-            full_name: "Lê Văn Tám".into(),
-            date_of_birth: "1995-08-15".into(),
-        },
-        documents: vec![DocumentRef {
-            kind: DocumentKind::Passport,
-            number: PASSPORT_NO.into(),
-            full_name: "Lê Văn Tám".into(),
-            date_of_birth: "1995-08-15".into(),
-            attachment_count: 1,
-        }],
-        submitted_at: "2026-05-10T08:00:00Z".into(),
-    }
+    common::submission_for(
+        key,
+        "079095001234",
+        "Lê Văn Tám",
+        DocumentKind::Passport,
+        PASSPORT_NO,
+        1,
+    )
 }
 
 /// Creates the vault (keyring wrap and PIN wrap, fast KDF) and fills it: a
@@ -245,28 +214,15 @@ fn submission(key: &str) -> SubmitApplication {
 /// and one that failed to deliver (history, links, access log), and a QR
 /// disclosure.
 fn populate(path: &Path) -> Ids {
-    let mut vault = Vault::create_with_kdf(
-        path,
-        Some(&KEK),
-        Some(PIN),
-        KdfParams::insecure_fast_kdf_for_tests(),
-    )
-    .unwrap();
-    let child = vault
-        .add_profile(&NewProfile {
-            full_name: "Lê Minh Khôi".into(),
-            relation: Relation::Child,
-            date_of_birth: Some("2018-03-09".into()),
-        })
-        .unwrap()
-        .id;
+    let mut vault = fast_vault(path, Some(&KEK), Some(PIN));
+    let child = add_child(&mut vault, "Lê Minh Khôi", "2018-03-09").id;
     let me = "self".to_owned();
     let inputs = [
         (
-            DocumentInput {
-                profile_id: me.clone(),
-                kind: DocumentKind::Passport,
-                fields: fields(&[
+            document(
+                &me,
+                DocumentKind::Passport,
+                &[
                     ("number", PASSPORT_NO),
                     ("full_name", "Lê Văn Tám"),
                     ("date_of_birth", "1995-08-15"),
@@ -276,9 +232,8 @@ fn populate(path: &Path) -> Ids {
                     ("issue_date", "2020-01-10"),
                     ("expiry_date", "2030-01-10"),
                     ("issuing_authority", "Cục Quản lý xuất nhập cảnh"),
-                ]),
-                custom_fields: vec![],
-            },
+                ],
+            ),
             vec![att("photo.png", photo()), att("page.pdf", pdf(700, 1))],
         ),
         (
@@ -294,10 +249,10 @@ fn populate(path: &Path) -> Ids {
             ],
         ),
         (
-            DocumentInput {
-                profile_id: me.clone(),
-                kind: DocumentKind::HealthInsurance,
-                fields: fields(&[
+            document(
+                &me,
+                DocumentKind::HealthInsurance,
+                &[
                     ("number", INSURANCE_NO),
                     ("full_name", "Lê Văn Tám"),
                     ("date_of_birth", "1995-08-15"),
@@ -305,9 +260,8 @@ fn populate(path: &Path) -> Ids {
                     ("registered_hospital", "Bệnh viện Quận 1"),
                     ("valid_from", "2026-01-01"),
                     ("expiry_date", "2026-12-31"),
-                ]),
-                custom_fields: vec![],
-            },
+                ],
+            ),
             vec![],
         ),
     ];
@@ -498,12 +452,6 @@ fn fixture() -> Fixture {
         pristine,
         pristine_files,
     }
-}
-
-fn sidecar(path: &Path, suffix: &str) -> PathBuf {
-    let mut p = path.as_os_str().to_owned();
-    p.push(suffix);
-    PathBuf::from(p)
 }
 
 fn raw(path: &Path) -> Connection {
@@ -1487,13 +1435,7 @@ fn every_attachment_lives_in_a_sealed_file_and_none_is_left_over() {
     // No attachment byte sits in SQLite any more: the sealed cells are
     // small references.
     let conn = raw(&fx.path);
-    let biggest: i64 = conn
-        .query_row(
-            "SELECT max(max(length(data)), max(coalesce(length(thumb), 0))) FROM attachments",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let biggest = common::largest_attachment_cell(&conn);
     assert!(biggest < 200, "a {biggest}-byte cell");
 }
 

@@ -1,13 +1,14 @@
 //! The vault end to end on real files, with an in-memory key store.
 
-use cds_api::{
-    Applicant, ApplicationReceipt, ApplicationStatus, DocumentKind, DocumentRef, SubmitApplication,
-};
+use cds_api::{ApplicationReceipt, ApplicationStatus, DocumentKind, SubmitApplication};
 use cds_vault::{
     Document, DocumentInput, KeyStore, MemoryKeyStore, NewAttachment, Vault, VaultError,
 };
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use zeroize::Zeroizing;
+
+mod common;
+use common::sidecar;
 
 const NUMBER: &str = "048095001234";
 const NAME: &str = "Nguyễn Thị Ánh Dương";
@@ -24,25 +25,20 @@ fn photo() -> Vec<u8> {
 }
 
 fn cccd_input(number: &str) -> DocumentInput {
-    let fields = [
-        ("number", number),
-        ("full_name", NAME),
-        ("date_of_birth", "1995-08-15"),
-        ("sex", "nam"),
-        ("nationality", "Việt Nam"),
-        ("place_of_origin", "Quảng Nam"),
-        ("place_of_residence", "Đà Nẵng"),
-        ("issue_date", "2021-04-01"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    DocumentInput {
-        profile_id: "self".into(),
-        kind: DocumentKind::Cccd,
-        fields,
-        custom_fields: vec![],
-    }
+    common::document(
+        "self",
+        DocumentKind::Cccd,
+        &[
+            ("number", number),
+            ("full_name", NAME),
+            ("date_of_birth", "1995-08-15"),
+            ("sex", "nam"),
+            ("nationality", "Việt Nam"),
+            ("place_of_origin", "Quảng Nam"),
+            ("place_of_residence", "Đà Nẵng"),
+            ("issue_date", "2021-04-01"),
+        ],
+    )
 }
 
 /// Adds a CCCD with a fresh valid number each time (numbers are unique).
@@ -63,23 +59,7 @@ fn photo_attachment() -> NewAttachment {
 }
 
 fn submission(key: &str) -> SubmitApplication {
-    SubmitApplication {
-        idempotency_key: key.into(),
-        service_code: "1.001612".into(),
-        applicant: Applicant {
-            id_number: NUMBER.into(),
-            full_name: NAME.into(),
-            date_of_birth: "1995-08-15".into(),
-        },
-        documents: vec![DocumentRef {
-            kind: DocumentKind::Cccd,
-            number: NUMBER.into(),
-            full_name: NAME.into(),
-            date_of_birth: "1995-08-15".into(),
-            attachment_count: 1,
-        }],
-        submitted_at: "2026-05-10T08:00:00Z".into(),
-    }
+    common::submission_for(key, NUMBER, NAME, DocumentKind::Cccd, NUMBER, 1)
 }
 
 fn receipt(key: &str, status: ApplicationStatus) -> ApplicationReceipt {
@@ -95,12 +75,6 @@ fn receipt(key: &str, status: ApplicationStatus) -> ApplicationReceipt {
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-fn sidecar(path: &Path, suffix: &str) -> PathBuf {
-    let mut p = path.as_os_str().to_owned();
-    p.push(suffix);
-    PathBuf::from(p)
 }
 
 fn dir_listing(dir: &Path) -> Vec<String> {

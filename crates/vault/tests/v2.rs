@@ -1,73 +1,27 @@
 //! v2 features end to end: profiles, kinds, search, lookup, PIN, rotation,
 //! access log, migration from the v1 fixture.
 
-use cds_api::{Applicant, DocumentKind, DocumentRef, SubmitApplication};
+use cds_api::{DocumentKind, SubmitApplication};
 use cds_vault::{
-    DisclosureChannel, DocumentInput, KdfParams, KeyStore, MemoryKeyStore, NewAttachment,
-    NewDisclosure, NewProfile, Relation, Vault, VaultError,
+    CredentialSet, DisclosureChannel, DocumentInput, KeyStore, MemoryKeyStore, NewAttachment,
+    NewDisclosure, Relation, Vault, VaultError,
 };
-use std::collections::BTreeMap;
+use std::path::Path;
 
-fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
+mod common;
+use common::{add_child, copy_fixture, fixture_kek, png, sidecar, user_version, NAME, NUMBER};
 
 fn cccd(profile: &str) -> DocumentInput {
-    DocumentInput {
-        profile_id: profile.into(),
-        kind: DocumentKind::Cccd,
-        fields: fields(&[
-            ("number", "079095001234"),
-            ("full_name", "Nguyễn Văn Bình"),
-            ("date_of_birth", "1995-08-15"),
-            ("sex", "nam"),
-            ("nationality", "Việt Nam"),
-            ("place_of_origin", "Quảng Nam"),
-            ("place_of_residence", "Đà Nẵng"),
-            ("issue_date", "2021-04-01"),
-            ("expiry_date", "2035-08-15"),
-        ]),
-        custom_fields: vec![],
-    }
+    common::cccd(profile)
 }
 
 fn birth_cert(profile: &str) -> DocumentInput {
-    DocumentInput {
-        profile_id: profile.into(),
-        kind: DocumentKind::BirthCertificate,
-        fields: fields(&[
-            ("number", "123/2019"),
-            ("full_name", "Đặng Thị Tí"),
-            ("date_of_birth", "2019-06-01"),
-            ("sex", "nu"),
-            ("place_of_birth", "Bệnh viện Đà Nẵng"),
-            ("issue_date", "2019-06-10"),
-            ("registration_place", "UBND phường Hải Châu"),
-        ]),
-        custom_fields: vec![],
-    }
+    common::birth_cert(profile, "Đặng Thị Tí")
 }
 
-fn png(w: u32, h: u32) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 7]));
-    let mut out = Vec::new();
-    image::DynamicImage::ImageRgb8(img)
-        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
-        .unwrap();
-    out
-}
-
-fn fast_vault(dir: &std::path::Path, keys: Option<&dyn KeyStore>, pin: Option<&str>) -> Vault {
-    Vault::create_with_kdf(
-        &dir.join("v.sqlite3"),
-        keys,
-        pin,
-        KdfParams::insecure_fast_kdf_for_tests(),
-    )
-    .unwrap()
+/// A vault `v.sqlite3` in `dir`.
+fn fast_vault(dir: &Path, keys: Option<&dyn KeyStore>, pin: Option<&str>) -> Vault {
+    common::fast_vault(&dir.join("v.sqlite3"), keys, pin)
 }
 
 #[test]
@@ -78,13 +32,7 @@ fn profiles_documents_search_lookup_and_reminders() {
     let profiles = v.list_profiles().unwrap();
     assert_eq!(profiles.len(), 1);
     assert_eq!(profiles[0].relation, Relation::SelfPerson);
-    let child = v
-        .add_profile(&NewProfile {
-            full_name: "Đặng Thị Tí".into(),
-            relation: Relation::Child,
-            date_of_birth: Some("2019-06-01".into()),
-        })
-        .unwrap();
+    let child = add_child(&mut v, "Đặng Thị Tí", "2019-06-01");
     let photo = NewAttachment {
         file_name: "front.png".into(),
         mime: "image/png".into(),
@@ -270,23 +218,7 @@ fn rotating_the_key_keeps_everything_readable() {
 }
 
 fn submission(key: &str) -> SubmitApplication {
-    SubmitApplication {
-        idempotency_key: key.into(),
-        service_code: "1.001612".into(),
-        applicant: Applicant {
-            id_number: "079095001234".into(),
-            full_name: "Nguyễn Văn Bình".into(),
-            date_of_birth: "1995-08-15".into(),
-        },
-        documents: vec![DocumentRef {
-            kind: DocumentKind::Cccd,
-            number: "079095001234".into(),
-            full_name: "Nguyễn Văn Bình".into(),
-            date_of_birth: "1995-08-15".into(),
-            attachment_count: 0,
-        }],
-        submitted_at: "2026-05-10T08:00:00Z".into(),
-    }
+    common::submission_for(key, NUMBER, NAME, DocumentKind::Cccd, NUMBER, 0)
 }
 
 #[test]
@@ -329,32 +261,11 @@ fn applications_are_linked_and_logged_newest_first() {
         .is_err());
 }
 
-struct FixedKek(Vec<u8>);
-
-impl KeyStore for FixedKek {
-    fn load(&self) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, VaultError> {
-        Ok(Some(zeroize::Zeroizing::new(self.0.clone())))
-    }
-    fn store(&self, _: &[u8]) -> Result<(), VaultError> {
-        Ok(())
-    }
-    fn delete(&self) -> Result<(), VaultError> {
-        Ok(())
-    }
-}
-
 #[test]
 fn the_v1_fixture_migrates_into_the_self_profile() {
-    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("v1.sqlite3");
-    std::fs::copy(fixtures.join("v1.sqlite3"), &path).unwrap();
-    let hex = std::fs::read_to_string(fixtures.join("v1.kek.hex")).unwrap();
-    let kek: Vec<u8> = (0..64)
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex.trim()[i..i + 2], 16).unwrap())
-        .collect();
-    let keys = FixedKek(kek);
+    let path = copy_fixture("v1.sqlite3", dir.path());
+    let keys = fixture_kek("v1.kek.hex");
     let v = Vault::open(&path, &keys).unwrap();
     let profiles = v.list_profiles().unwrap();
     assert_eq!(profiles.len(), 1);
@@ -415,13 +326,6 @@ fn the_v1_fixture_migrates_into_the_self_profile() {
     assert_eq!(v.credentials("self").unwrap(), Some(credential_set("self")));
 }
 
-fn user_version(path: &std::path::Path) -> i64 {
-    rusqlite::Connection::open(path)
-        .unwrap()
-        .pragma_query_value(None, "user_version", |r| r.get(0))
-        .unwrap()
-}
-
 /// The schema version a new vault gets.
 fn latest_version() -> i64 {
     let dir = tempfile::tempdir().unwrap();
@@ -430,30 +334,11 @@ fn latest_version() -> i64 {
     user_version(&dir.path().join("v.sqlite3"))
 }
 
-fn credential_set(profile: &str) -> cds_vault::CredentialSet {
-    cds_vault::CredentialSet {
-        profile_id: profile.into(),
-        subject_number: "079095001234".into(),
-        full_name: "Nguyễn Văn Bình".into(),
-        credentials: vec![cds_vault::StoredCredential {
-            disclosure: "over18".into(),
-            credential_id: "c-1".into(),
-            text: "CDS1:abc.def".into(),
-            not_before: "2026-11-01T00:00:00Z".into(),
-            not_after: "2027-11-01T00:00:00Z".into(),
-        }],
-        fetched_at: "2026-11-29T07:00:00Z".into(),
-    }
-}
-
-fn fixture_kek(name: &str) -> FixedKek {
-    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let hex = std::fs::read_to_string(fixtures.join(name)).unwrap();
-    FixedKek(
-        (0..64)
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex.trim()[i..i + 2], 16).unwrap())
-            .collect(),
+fn credential_set(profile: &str) -> CredentialSet {
+    common::credential_set(
+        profile,
+        NAME,
+        vec![common::credential("over18", "c-1", "CDS1:abc.def")],
     )
 }
 
@@ -475,10 +360,8 @@ fn fixture_pdf(len: usize) -> Vec<u8> {
 
 #[test]
 fn the_v2_fixture_migrates_to_the_latest_schema() {
-    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("v2.sqlite3");
-    std::fs::copy(fixtures.join("v2.sqlite3"), &path).unwrap();
+    let path = copy_fixture("v2.sqlite3", dir.path());
     assert_eq!(user_version(&path), 2);
     let keys = fixture_kek("v2.kek.hex");
     let mut v = Vault::open(&path, &keys).unwrap();
@@ -536,13 +419,7 @@ fn attachment_lists_profiles_and_links_survive_edits_rotation_and_backup() {
     let dir = tempfile::tempdir().unwrap();
     let keys = MemoryKeyStore::new();
     let mut v = fast_vault(dir.path(), Some(&keys), None);
-    let child = v
-        .add_profile(&NewProfile {
-            full_name: "Lê Minh Khôi".into(),
-            relation: Relation::Child,
-            date_of_birth: Some("2018-03-09".into()),
-        })
-        .unwrap();
+    let child = add_child(&mut v, "Lê Minh Khôi", "2018-03-09");
     let att = |n: &str| NewAttachment {
         file_name: n.into(),
         mime: "image/png".into(),
@@ -613,13 +490,7 @@ fn the_listing_cache_stays_coherent_with_the_file() {
     assert!(fresh(&v).is_empty());
     let a = v.add_document(&cccd("self"), &[]).unwrap();
     assert_eq!(fresh(&v).len(), 1);
-    let kid = v
-        .add_profile(&NewProfile {
-            full_name: "Đặng Thị Tí".into(),
-            relation: Relation::Child,
-            date_of_birth: Some("2019-06-01".into()),
-        })
-        .unwrap();
+    let kid = add_child(&mut v, "Đặng Thị Tí", "2019-06-01");
     let b = v.add_document(&birth_cert(&kid.id), &[]).unwrap();
     assert_eq!(fresh(&v)[0].id, b.id, "newest first");
     let att = v
@@ -683,10 +554,8 @@ fn the_listing_cache_stays_coherent_with_the_file() {
 
 /// Every attachment byte is in `<vault>.files/` (exactly `n` files, each
 /// referenced by a row), and SQLite holds only small references.
-fn assert_moved_to_files(path: &std::path::Path, n: usize) {
-    let mut dir = path.as_os_str().to_owned();
-    dir.push(".files");
-    let mut on_disk: Vec<String> = std::fs::read_dir(std::path::PathBuf::from(dir))
+fn assert_moved_to_files(path: &Path, n: usize) {
+    let mut on_disk: Vec<String> = std::fs::read_dir(sidecar(path, ".files"))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
@@ -705,26 +574,13 @@ fn assert_moved_to_files(path: &std::path::Path, n: usize) {
     referenced.sort();
     assert_eq!(on_disk, referenced);
     assert_eq!(on_disk.len(), n);
-    let biggest: i64 = conn
-        .query_row(
-            "SELECT max(max(length(data)), max(coalesce(length(thumb), 0))) FROM attachments",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let biggest = common::largest_attachment_cell(&conn);
     assert!(biggest < 200, "a {biggest}-byte cell is still inline");
 }
 
 const V3_DOC: &str = "fc3fb2c4-2825-4f67-9676-6473e29ea80b";
 const V3_PNG: &str = "f8c190a2-ac40-4f10-8d8b-204285316273";
 const V3_PDF: &str = "ae09b602-a742-4194-9ea1-e4ab842b8074";
-
-fn copy_fixture(name: &str, dir: &std::path::Path) -> std::path::PathBuf {
-    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let path = dir.join(name);
-    std::fs::copy(fixtures.join(name), &path).unwrap();
-    path
-}
 
 #[test]
 fn the_v3_fixture_moves_its_attachments_to_files_and_keeps_device_values() {
@@ -777,9 +633,7 @@ fn a_failed_or_crashed_move_to_files_changes_nothing_and_is_redone() {
     let dir = tempfile::tempdir().unwrap();
     let path = copy_fixture("v3.sqlite3", dir.path());
     let keys = fixture_kek("v3.kek.hex");
-    let mut files = path.as_os_str().to_owned();
-    files.push(".files");
-    let files = std::path::PathBuf::from(files);
+    let files = sidecar(&path, ".files");
     // A plain file where the directory should go: the migration fails.
     std::fs::write(&files, b"in the way").unwrap();
     let e = Vault::open(&path, &keys).unwrap_err();
