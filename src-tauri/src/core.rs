@@ -500,8 +500,23 @@ impl AppCore {
         self.with(|v| Ok(v.thumbnail(id)?.map(|b| data_url("image/jpeg", &b))))
     }
 
-    pub fn expiry_reminders(&self) -> Result<Vec<ExpiryReminderView>, IpcError> {
-        let today = time::OffsetDateTime::now_utc().date();
+    /// Documents expiring within [`REMINDER_DAYS`] of `today`: the
+    /// citizen's local date as the UI knows it (`YYYY-MM-DD`). The shell
+    /// cannot read the local time zone safely in a multi-threaded process,
+    /// and a UTC date is a day off in Việt Nam from midnight to 7 a.m.
+    /// Without a date, or with one further than a day from the UTC date
+    /// (a wrong clock), UTC is used.
+    pub fn expiry_reminders(
+        &self,
+        today: Option<&str>,
+    ) -> Result<Vec<ExpiryReminderView>, IpcError> {
+        let utc = time::OffsetDateTime::now_utc().date();
+        let today = today
+            .and_then(|t| {
+                time::Date::parse(t, time::macros::format_description!("[year]-[month]-[day]")).ok()
+            })
+            .filter(|d| (*d - utc).whole_days().abs() <= 1)
+            .unwrap_or(utc);
         Ok(self
             .with(|v| v.expiry_reminders(today, REMINDER_DAYS))?
             .into_iter()

@@ -163,8 +163,11 @@ async fn thumbnail_data_url(core: Core<'_>, id: String) -> Result<Option<String>
 }
 
 #[tauri::command]
-async fn expiry_reminders(core: Core<'_>) -> Result<Vec<ExpiryReminderView>, IpcError> {
-    blocking(&core, |c| c.expiry_reminders()).await
+async fn expiry_reminders(
+    core: Core<'_>,
+    today: Option<String>,
+) -> Result<Vec<ExpiryReminderView>, IpcError> {
+    blocking(&core, move |c| c.expiry_reminders(today.as_deref())).await
 }
 
 #[tauri::command]

@@ -690,3 +690,25 @@ fn crc32(bytes: &[u8]) -> u32 {
     }
     !crc
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reminders_count_from_the_citizens_local_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), 9);
+    let core = AppCore::start(&cfg, cfg.data_dir.as_ref().unwrap());
+    let utc = time::OffsetDateTime::now_utc().date();
+    let iso = |d: time::Date| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
+    let mut input = with_profile(&core, cccd());
+    input
+        .document
+        .fields
+        .insert("expiry_date".into(), iso(utc + time::Duration::days(10)));
+    core.add_document(input).unwrap();
+    let days = |today: Option<&str>| core.expiry_reminders(today).unwrap()[0].days_left;
+    assert_eq!(days(None), 10);
+    // After midnight in Hà Nội, before midnight UTC: already tomorrow.
+    assert_eq!(days(Some(&iso(utc + time::Duration::days(1)))), 9);
+    // A device date far from the real one is not trusted; garbage neither.
+    assert_eq!(days(Some(&iso(utc + time::Duration::days(5)))), 10);
+    assert_eq!(days(Some("29/11/2026")), 10);
+}

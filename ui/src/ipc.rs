@@ -157,8 +157,16 @@ pub async fn thumbnail_data_url(id: &str) -> Result<Option<String>, IpcError> {
     call("thumbnail_data_url", to_args(&IdArg { id })?).await
 }
 
+/// Reminders counted from the device's local date (the shell only knows
+/// UTC reliably).
 pub async fn expiry_reminders() -> Result<Vec<ExpiryReminderView>, IpcError> {
-    call("expiry_reminders", no_args()).await
+    #[derive(Serialize)]
+    struct A {
+        today: String,
+    }
+    let (y, m, d) = crate::format::today();
+    let today = format!("{y:04}-{m:02}-{d:02}");
+    call("expiry_reminders", to_args(&A { today })?).await
 }
 
 pub async fn access_log() -> Result<Vec<DisclosureView>, IpcError> {
