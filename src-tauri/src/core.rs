@@ -19,9 +19,9 @@ use cds_sync::{CityClient, SyncError, VaultAccess};
 use cds_vault::{KeyStore, NewAttachment, OsKeyring, Vault, VaultError};
 use cds_view::{
     AppStatus, ApplicationView, AttachmentView, BackupOp, BackupProgress, BackupSummaryView,
-    DeliveryState, DisclosureChannel, DisclosureView, DocumentInput, DocumentSummaryView,
-    DocumentView, ErrorKind, ExpiryReminderView, IpcError, NewAttachmentInput, NewDocumentInput,
-    ProfileInput, ProfileView, Relation, SubmitInput, SyncReport, VaultState,
+    DeliveryState, DisclosureView, DocumentInput, DocumentSummaryView, DocumentView, ErrorKind,
+    ExpiryReminderView, IpcError, NewAttachmentInput, NewDocumentInput, ProfileInput, ProfileView,
+    Relation, SubmitInput, SyncReport, VaultState,
 };
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -538,12 +538,8 @@ impl AppCore {
             .map(|d| DisclosureView {
                 id: d.id,
                 at: d.at,
-                channel: match d.channel {
-                    cds_vault::DisclosureChannel::Application => DisclosureChannel::Application,
-                    cds_vault::DisclosureChannel::Qr => DisclosureChannel::Qr,
-                    cds_vault::DisclosureChannel::Export => DisclosureChannel::Export,
-                    cds_vault::DisclosureChannel::Backup => DisclosureChannel::Backup,
-                },
+                // One type shared through cds-api: no mapping to drift.
+                channel: d.channel,
                 recipient: d.recipient,
                 purpose: d.purpose,
                 legal_basis: d.legal_basis,

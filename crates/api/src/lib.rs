@@ -21,6 +21,23 @@ pub const API_PREFIX: &str = "/v1";
 /// HTTP header that must repeat the body's idempotency key.
 pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
 
+/// How data left the citizen's vault (an access log entry's channel).
+/// Shared by the vault, which stores it, and the view, which shows it, so
+/// the two can never drift apart. The serde names are stored in vaults:
+/// never rename them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DisclosureChannel {
+    /// Sent with an application.
+    Application,
+    /// Shown as the citizen QR.
+    Qr,
+    /// Exported.
+    Export,
+    /// Written into an encrypted backup.
+    Backup,
+}
+
 /// Kinds of personal papers the vault holds and services can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
@@ -403,6 +420,23 @@ pub struct BundleCredential {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn disclosure_channels_keep_their_stored_names() {
+        let names: Vec<String> = [
+            DisclosureChannel::Application,
+            DisclosureChannel::Qr,
+            DisclosureChannel::Export,
+            DisclosureChannel::Backup,
+        ]
+        .iter()
+        .map(|c| serde_json::to_string(c).unwrap())
+        .collect();
+        assert_eq!(
+            names,
+            ["\"application\"", "\"qr\"", "\"export\"", "\"backup\""]
+        );
+    }
 
     #[test]
     fn document_kind_codes_round_trip_through_json_and_str() {

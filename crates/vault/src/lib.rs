@@ -538,15 +538,8 @@ pub struct ExpiryReminder {
     pub days_left: i64,
 }
 
-/// How data left the vault.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DisclosureChannel {
-    Application,
-    Qr,
-    Export,
-    Backup,
-}
+/// How data left the vault (defined in `cds-api`, shared with the view).
+pub use cds_api::DisclosureChannel;
 
 /// One entry of the access log: what left the vault, to whom, when, why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

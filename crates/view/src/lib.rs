@@ -6,8 +6,8 @@
 //! or a ciphertext. Compiles for `wasm32-unknown-unknown` (serde only).
 
 pub use cds_api::{
-    ApplicationStatus, DocumentKind, FieldSpec, FieldType, ServiceInfo, LICENCE_CLASSES,
-    SEX_CHOICES,
+    ApplicationStatus, DisclosureChannel, DocumentKind, FieldSpec, FieldType, ServiceInfo,
+    LICENCE_CLASSES, SEX_CHOICES,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -338,16 +338,6 @@ pub struct ExpiryReminderView {
     pub expiry_date: String,
     /// Negative: expired that many days ago.
     pub days_left: i64,
-}
-
-/// How data left the vault.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DisclosureChannel {
-    Application,
-    Qr,
-    Export,
-    Backup,
 }
 
 /// One entry of "who has my data".
