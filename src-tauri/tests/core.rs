@@ -126,14 +126,7 @@ async fn offline_submit_then_sync_after_restart() {
     let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
     listener.set_nonblocking(true).unwrap();
     let state = AppState::open(&dir.path().join("backend.sqlite3")).unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        serve(listener, state, &tls, async {
-            let _ = stopped.await;
-        })
-        .await
-        .unwrap();
-    });
+    let (stop, server) = spawn_city(listener, state, tls);
     let report = core.sync().await;
     assert_eq!(report.delivered, 1, "{report:?}");
     assert_eq!(report.error, None);
@@ -331,16 +324,28 @@ async fn city_with(
             .unwrap()
             .with_issuer(issuer),
     );
-    let served = state.clone();
+    let (stop, server) = spawn_city(listener, state.clone(), tls);
+    (port, state, stop, server)
+}
+
+/// Serves `state` on `listener` until the returned sender is used.
+fn spawn_city(
+    listener: TcpListener,
+    state: AppState,
+    tls: cds_backend::tls::DevTls,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
-        serve(listener, served, &tls, async {
+        serve(listener, state, &tls, async {
             let _ = stopped.await;
         })
         .await
         .unwrap();
     });
-    (port, state, stop, server)
+    (stop, server)
 }
 
 fn picture(text: &str) -> ScanImageInput {

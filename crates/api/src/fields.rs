@@ -65,6 +65,23 @@ const fn f(
 
 use FieldType::*;
 
+// Fields several kinds share, written once so their keys, labels and rules
+// cannot drift apart between kinds (the form filler relies on the keys).
+const FULL_NAME: FieldSpec = f("full_name", "Họ và tên", "Full name", Text, true);
+const DATE_OF_BIRTH: FieldSpec = f("date_of_birth", "Ngày sinh", "Date of birth", Date, true);
+const SEX: FieldSpec = f("sex", "Giới tính", "Sex", Choice(SEX_CHOICES), true);
+const NATIONALITY: FieldSpec = f("nationality", "Quốc tịch", "Nationality", Text, true);
+const ISSUE_DATE: FieldSpec = f("issue_date", "Ngày cấp", "Date of issue", Date, true);
+const fn expiry(required: bool) -> FieldSpec {
+    f(
+        "expiry_date",
+        "Có giá trị đến",
+        "Date of expiry",
+        Date,
+        required,
+    )
+}
+
 const CCCD: &[FieldSpec] = &[
     f(
         "number",
@@ -74,9 +91,9 @@ const CCCD: &[FieldSpec] = &[
         true,
     ),
     f("full_name", "Họ, chữ đệm và tên", "Full name", Text, true),
-    f("date_of_birth", "Ngày sinh", "Date of birth", Date, true),
-    f("sex", "Giới tính", "Sex", Choice(SEX_CHOICES), true),
-    f("nationality", "Quốc tịch", "Nationality", Text, true),
+    DATE_OF_BIRTH,
+    SEX,
+    NATIONALITY,
     f(
         "place_of_origin",
         "Quê quán",
@@ -91,31 +108,19 @@ const CCCD: &[FieldSpec] = &[
         LongText,
         true,
     ),
-    f("issue_date", "Ngày cấp", "Date of issue", Date, true),
-    f(
-        "expiry_date",
-        "Có giá trị đến",
-        "Date of expiry",
-        Date,
-        false,
-    ),
+    ISSUE_DATE,
+    expiry(false),
 ];
 
 const PASSPORT: &[FieldSpec] = &[
     f("number", "Số hộ chiếu", "Passport number", Text, true),
-    f("full_name", "Họ và tên", "Full name", Text, true),
-    f("date_of_birth", "Ngày sinh", "Date of birth", Date, true),
-    f("sex", "Giới tính", "Sex", Choice(SEX_CHOICES), true),
-    f("nationality", "Quốc tịch", "Nationality", Text, true),
+    FULL_NAME,
+    DATE_OF_BIRTH,
+    SEX,
+    NATIONALITY,
     f("place_of_birth", "Nơi sinh", "Place of birth", Text, true),
-    f("issue_date", "Ngày cấp", "Date of issue", Date, true),
-    f(
-        "expiry_date",
-        "Có giá trị đến",
-        "Date of expiry",
-        Date,
-        true,
-    ),
+    ISSUE_DATE,
+    expiry(true),
     f(
         "issuing_authority",
         "Cơ quan cấp",
@@ -133,24 +138,18 @@ const DRIVING_LICENCE: &[FieldSpec] = &[
         Digits(12),
         true,
     ),
-    f("full_name", "Họ và tên", "Full name", Text, true),
-    f("date_of_birth", "Ngày sinh", "Date of birth", Date, true),
+    FULL_NAME,
+    DATE_OF_BIRTH,
     f("classes", "Hạng", "Classes", Classes, true),
-    f("issue_date", "Ngày cấp", "Date of issue", Date, true),
-    f(
-        "expiry_date",
-        "Có giá trị đến",
-        "Date of expiry",
-        Date,
-        false,
-    ),
+    ISSUE_DATE,
+    expiry(false),
 ];
 
 const BIRTH_CERTIFICATE: &[FieldSpec] = &[
     f("number", "Số", "Number", Text, true),
     f("full_name", "Họ, chữ đệm, tên", "Full name", Text, true),
-    f("date_of_birth", "Ngày sinh", "Date of birth", Date, true),
-    f("sex", "Giới tính", "Sex", Choice(SEX_CHOICES), true),
+    DATE_OF_BIRTH,
+    SEX,
     f(
         "place_of_birth",
         "Nơi sinh",
@@ -184,9 +183,9 @@ const HEALTH_INSURANCE: &[FieldSpec] = &[
         Digits(10),
         true,
     ),
-    f("full_name", "Họ và tên", "Full name", Text, true),
-    f("date_of_birth", "Ngày sinh", "Date of birth", Date, true),
-    f("sex", "Giới tính", "Sex", Choice(SEX_CHOICES), true),
+    FULL_NAME,
+    DATE_OF_BIRTH,
+    SEX,
     f(
         "registered_hospital",
         "Nơi đăng ký KCB ban đầu",
