@@ -134,6 +134,11 @@ pub struct AppCore {
     backup: Mutex<BackupProgress>,
     /// The citizen QR's refresh state and the camera scanner.
     qr: qr::QrState,
+    /// Applications the city definitely refused (4xx) since the last sync
+    /// the citizen asked for: background retries leave them alone (the same
+    /// request would get the same answer every 5 s); "sync now" and a new
+    /// start try them again.
+    held: Mutex<std::collections::HashSet<String>>,
 }
 
 fn keyring_trouble(e: &VaultError) -> bool {
@@ -188,6 +193,7 @@ impl AppCore {
                 result: None,
             }),
             qr: qr::QrState::default(),
+            held: Mutex::new(std::collections::HashSet::new()),
         }
     }
 
@@ -758,16 +764,33 @@ impl AppCore {
         }
     }
 
-    /// Delivers the outbox, refreshes delivered applications' statuses and
-    /// the catalogue. Safe to call from several places at once.
+    /// Delivers the whole outbox (refused applications included: the
+    /// citizen asked), refreshes delivered applications' statuses and the
+    /// catalogue. Safe to call from several places at once.
     pub async fn sync(&self) -> SyncReport {
+        self.sync_with(true).await
+    }
+
+    /// The background tick's sync: like [`AppCore::sync`], but applications
+    /// the city refused are not sent again.
+    pub async fn sync_background(&self) -> SyncReport {
+        self.sync_with(false).await
+    }
+
+    async fn sync_with(&self, retry_refused: bool) -> SyncReport {
         let _gate = self.sync_gate.lock().await;
-        let report = self.sync_inner().await;
+        let held = if retry_refused {
+            lock(&self.held).clear();
+            std::collections::HashSet::new()
+        } else {
+            lock(&self.held).clone()
+        };
+        let report = self.sync_inner(&held).await;
         *lock(&self.last_sync_error) = report.error.clone();
         report
     }
 
-    async fn sync_inner(&self) -> SyncReport {
+    async fn sync_inner(&self, held: &std::collections::HashSet<String>) -> SyncReport {
         let vault = match self.vault() {
             Ok(v) => v,
             Err(e) => {
@@ -794,12 +817,15 @@ impl AppCore {
                 }
             }
         };
-        let drained = cds_sync::drain_outbox(vault.as_ref(), client).await;
+        let drained = cds_sync::drain_outbox_except(vault.as_ref(), client, held).await;
         let (delivered, mut error) = match drained {
-            Ok(r) => (
-                r.delivered.len() as u32,
-                r.error.map(|(kind, msg)| classify(kind, msg)),
-            ),
+            Ok(r) => {
+                lock(&self.held).extend(r.rejected);
+                (
+                    r.delivered.len() as u32,
+                    r.error.map(|(kind, msg)| classify(kind, msg)),
+                )
+            }
             Err(e) => (0, Some(sync_error(e))),
         };
         if error.is_none() {
@@ -860,11 +886,14 @@ impl AppCore {
     }
 
     /// Whether the outbox holds anything (for the background tick).
+    /// Whether the background tick has something to send (applications
+    /// the city refused do not count; see [`AppCore::sync_background`]).
     pub fn has_pending(&self) -> bool {
+        let held = lock(&self.held).clone();
         match self.vault() {
             Ok(v) => lock(&v)
                 .pending_applications()
-                .map(|p| !p.is_empty())
+                .map(|p| p.iter().any(|a| !held.contains(&a.idempotency_key)))
                 .unwrap_or(false),
             Err(_) => false,
         }

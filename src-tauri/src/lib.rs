@@ -344,7 +344,7 @@ pub fn run() {
                 loop {
                     tokio::time::sleep(SYNC_TICK).await;
                     if core.has_pending() {
-                        core.sync().await;
+                        core.sync_background().await;
                     }
                     // Fresh credentials before the citizen's QR expires,
                     // and fresh keys for offline checks.

@@ -717,3 +717,57 @@ async fn reminders_count_from_the_citizens_local_date() {
     assert_eq!(days(Some(&iso(utc + time::Duration::days(5)))), 10);
     assert_eq!(days(Some("29/11/2026")), 10);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_application_is_not_resent_by_the_background_tick() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, _state, stop, server) = city(dir.path()).await;
+    let cfg = config(dir.path(), port);
+    let data = cfg.data_dir.clone().unwrap();
+    // The device's cached catalogue lists a service the city has since
+    // withdrawn: submitting works offline, the city then refuses it.
+    let mut catalogue = cds_api::seed_catalogue().unwrap();
+    let mut gone = catalogue[0].clone();
+    gone.code = "9.999999".into();
+    catalogue.push(gone);
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        data.join("catalogue.json"),
+        serde_json::to_vec(&catalogue).unwrap(),
+    )
+    .unwrap();
+    let core = AppCore::start(&cfg, &data);
+    let doc = core.add_document(with_profile(&core, cccd())).unwrap();
+    core.submit_application(SubmitInput {
+        service_code: "9.999999".into(),
+        document_ids: vec![doc.id.clone()],
+    })
+    .unwrap();
+    assert!(core.has_pending());
+    let report = core.sync_background().await;
+    assert_eq!(
+        report.error.map(|e| e.kind),
+        Some(ErrorKind::BackendRejected)
+    );
+    assert_eq!(report.still_pending, 1);
+    // Held back: the tick has nothing to send, the reason stays on the
+    // application, and it is still queued (nothing is lost).
+    assert!(!core.has_pending());
+    let apps = core.list_applications().unwrap();
+    assert_eq!(apps[0].delivery, DeliveryState::Queued);
+    assert_eq!(
+        apps[0].last_error.as_ref().map(|e| e.kind),
+        Some(ErrorKind::BackendRejected)
+    );
+    let quiet = core.sync_background().await;
+    assert_eq!(quiet.error, None, "nothing was sent");
+    // "Sync now" tries it again (and the city refuses again).
+    let again = core.sync().await;
+    assert_eq!(
+        again.error.map(|e| e.kind),
+        Some(ErrorKind::BackendRejected)
+    );
+    assert!(!core.has_pending());
+    let _ = stop.send(());
+    server.await.unwrap();
+}

@@ -363,6 +363,11 @@ pub struct DrainReport {
     pub still_pending: usize,
     /// Kind code and message of the error that stopped the run, if any.
     pub error: Option<(&'static str, String)>,
+    /// Idempotency keys the city definitely refused (4xx) in this run. They
+    /// stay queued with the reason; resending them unchanged would get the
+    /// same answer, so callers hold them back from automatic retries (see
+    /// [`drain_outbox_except`]).
+    pub rejected: Vec<String>,
 }
 
 /// Anything that can hold the vault while we talk to the network.
@@ -395,10 +400,24 @@ pub async fn drain_outbox(
     vault: &impl VaultAccess,
     client: &CityClient,
 ) -> Result<DrainReport, SyncError> {
+    drain_outbox_except(vault, client, &std::collections::HashSet::new()).await
+}
+
+/// [`drain_outbox`], leaving the applications whose idempotency key is in
+/// `held` queued without sending them (the app's background retries hold
+/// back what the city already refused; the citizen's "sync now" does not).
+pub async fn drain_outbox_except(
+    vault: &impl VaultAccess,
+    client: &CityClient,
+    held: &std::collections::HashSet<String>,
+) -> Result<DrainReport, SyncError> {
     let pending = vault.with_vault(|v| v.pending_applications())?;
     let mut report = DrainReport::default();
     let mut remaining = pending.len();
     for app in pending {
+        if held.contains(&app.idempotency_key) {
+            continue;
+        }
         match client.submit(&app).await {
             Ok(receipt) => {
                 vault.with_vault(|v| v.mark_delivered(&app.idempotency_key, &receipt))?;
@@ -414,6 +433,7 @@ pub async fn drain_outbox(
                 if transient {
                     break;
                 }
+                report.rejected.push(app.idempotency_key.clone());
             }
         }
     }

@@ -3,7 +3,7 @@
 
 use cds_api::{Applicant, DocumentKind, DocumentRef, SubmitApplication};
 use cds_backend::{serve, tls::ensure_dev_tls, AppState};
-use cds_sync::{drain_outbox, CityClient, SyncError};
+use cds_sync::{drain_outbox, drain_outbox_except, CityClient, SyncError};
 use cds_vault::{MemoryKeyStore, Vault};
 use std::net::TcpListener;
 use std::sync::Mutex;
@@ -193,5 +193,16 @@ async fn a_rejected_application_stays_queued_with_the_reason() {
     assert_eq!(report.error.as_ref().map(|e| e.0), Some("backend_rejected"));
     let pending = vault.lock().unwrap().pending_applications().unwrap();
     assert_eq!(pending[0].idempotency_key, bad.idempotency_key);
+    assert_eq!(report.rejected, [bad.idempotency_key.clone()]);
+    // Held back, it is not sent again: no error, nothing delivered, and it
+    // is still queued.
+    let held = std::collections::HashSet::from([bad.idempotency_key.clone()]);
+    let report = drain_outbox_except(&vault, &client, &held).await.unwrap();
+    assert_eq!(report.error, None);
+    assert!(report.delivered.is_empty() && report.rejected.is_empty());
+    assert_eq!(report.still_pending, 1);
+    // Without holding, it is tried (and refused) again.
+    let report = drain_outbox(&vault, &client).await.unwrap();
+    assert_eq!(report.rejected, [bad.idempotency_key.clone()]);
     server.stop().await;
 }
