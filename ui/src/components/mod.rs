@@ -2,4 +2,5 @@
 
 pub mod feedback;
 pub mod icons;
+pub mod secret_form;
 pub mod shell;

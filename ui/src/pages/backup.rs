@@ -4,10 +4,13 @@
 
 use crate::app::{poll_while_mounted, use_app};
 use crate::components::icons::{icon, Icon};
-use crate::i18n::{error_code, error_text, use_i18n, Lang, K};
+use crate::components::secret_form::{
+    value_of, SecretError as BackupError, SecretErrorLine, SecretField,
+};
+use crate::i18n::{use_i18n, Lang, K};
 use crate::ipc;
 use crate::pages::more::BackToMore;
-use cds_view::{BackupInput, BackupOp, BackupSummaryView, IpcError};
+use cds_view::{BackupInput, BackupOp, BackupSummaryView};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -15,22 +18,6 @@ use std::time::Duration;
 
 /// Minimum backup passphrase length (the vault may ask for more).
 const MIN_PASSPHRASE: usize = 8;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum BackupError {
-    Client(K),
-    Server(IpcError),
-}
-
-fn value_of(id: &str) -> String {
-    use wasm_bindgen::JsCast;
-    web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id(id))
-        .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
-        .map(|i| i.value())
-        .unwrap_or_default()
-}
 
 fn op_code(op: BackupOp) -> &'static str {
     match op {
@@ -171,20 +158,9 @@ pub fn BackupPage() -> impl IntoView {
         })
     };
     let error_line = move |which: BackupOp| {
-        move || {
-            error.get().filter(|(op, _)| *op == which).map(|(op, e)| {
-                let (code, text) = match &e {
-                    BackupError::Client(k) => ("client", i18n.t(*k).to_owned()),
-                    BackupError::Server(err) => (error_code(err.kind), error_text(i18n.lang(), err)),
-                };
-                view! {
-                    <p id="backup-error" class="form-error" role="alert" data-op=op_code(op) data-kind=code>
-                        {icon(Icon::Alert)}
-                        <span>{text}</span>
-                    </p>
-                }
-            })
-        }
+        let error =
+            Signal::derive(move || error.get().filter(|(op, _)| *op == which).map(|(_, e)| e));
+        view! { <SecretErrorLine id="backup-error" error=error op=op_code(which) /> }
     };
 
     view! {
@@ -230,14 +206,8 @@ pub fn BackupPage() -> impl IntoView {
                         view! { <input id="export-path" type="text" spellcheck="false" prop:value=path /> }
                     }}
                 </div>
-                <div class="field">
-                    <label for="export-pass">{move || i18n.t(K::BackupPass)}</label>
-                    <input id="export-pass" type="password" autocomplete="new-password" />
-                </div>
-                <div class="field">
-                    <label for="export-pass-confirm">{move || i18n.t(K::BackupPassConfirm)}</label>
-                    <input id="export-pass-confirm" type="password" autocomplete="new-password" />
-                </div>
+                <SecretField id="export-pass" label=K::BackupPass autocomplete="new-password" />
+                <SecretField id="export-pass-confirm" label=K::BackupPassConfirm autocomplete="new-password" />
                 {error_line(BackupOp::Export)}
                 <div class="form-actions">
                     <button id="export-start" type="submit" class="btn btn-primary" disabled=move || running.get().is_some()>
@@ -260,10 +230,7 @@ pub fn BackupPage() -> impl IntoView {
                     <label for="import-path">{move || i18n.t(K::BackupPath)}</label>
                     <input id="import-path" type="text" spellcheck="false" />
                 </div>
-                <div class="field">
-                    <label for="import-pass">{move || i18n.t(K::BackupPass)}</label>
-                    <input id="import-pass" type="password" autocomplete="off" />
-                </div>
+                <SecretField id="import-pass" label=K::BackupPass />
                 {error_line(BackupOp::Import)}
                 <div class="form-actions">
                     <button id="import-start" type="submit" class="btn btn-primary" disabled=move || running.get().is_some()>

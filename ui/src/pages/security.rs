@@ -5,82 +5,16 @@
 
 use crate::app::use_app;
 use crate::components::icons::{icon, Icon};
-use crate::i18n::{error_code, error_hint, error_text, use_i18n, wait_text, K};
+use crate::components::secret_form::{
+    check_new_pin, clear, value_of, NewPinFields, PinField, SecretError as PinError,
+    SecretErrorLine,
+};
+use crate::i18n::{use_i18n, wait_text, K};
 use crate::ipc;
 use crate::pages::more::BackToMore;
-use cds_view::IpcError;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-
-/// An error in one of these forms: a check made here, or the shell's answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum PinError {
-    Client(K),
-    Server(IpcError),
-}
-
-/// The value of a password field by id, read at submit time (WebKitGTK
-/// automation may not have delivered every `input` event yet).
-fn value_of(id: &str) -> String {
-    use wasm_bindgen::JsCast;
-    web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id(id))
-        .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
-        .map(|i| i.value())
-        .unwrap_or_default()
-}
-
-fn clear(ids: &[&str]) {
-    use wasm_bindgen::JsCast;
-    for id in ids {
-        if let Some(i) = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.get_element_by_id(id))
-            .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
-        {
-            i.set_value("");
-        }
-    }
-}
-
-/// `<p id=… data-kind=…>` with the translated error and what to do.
-#[component]
-fn PinErrorLine(id: &'static str, error: RwSignal<Option<PinError>>) -> impl IntoView {
-    let i18n = use_i18n();
-    move || {
-        error.get().map(|e| {
-            let (code, text) = match &e {
-                PinError::Client(k) => ("client", i18n.t(*k).to_owned()),
-                PinError::Server(err) => {
-                    let mut t = error_text(i18n.lang(), err);
-                    if let Some(h) = error_hint(err.kind) {
-                        t = format!("{t} {}", i18n.t(h));
-                    }
-                    (error_code(err.kind), t)
-                }
-            };
-            view! {
-                <p id=id class="form-error" role="alert" data-kind=code>
-                    {icon(Icon::Alert)}
-                    <span>{text}</span>
-                </p>
-            }
-        })
-    }
-}
-
-#[component]
-fn PasswordField(id: &'static str, label: K) -> impl IntoView {
-    let i18n = use_i18n();
-    view! {
-        <div class="field">
-            <label for=id>{move || i18n.t(label)}</label>
-            <input id=id type="password" autocomplete="off" spellcheck="false" />
-        </div>
-    }
-}
 
 /// `#unlock-screen`.
 #[component]
@@ -145,8 +79,8 @@ pub fn UnlockScreen() -> impl IntoView {
                 </p>
             </Show>
             <form id="unlock-form" class="card form" novalidate on:submit=submit>
-                <PasswordField id="unlock-pin" label=K::UnlockPinLabel />
-                <PinErrorLine id="unlock-error" error=error />
+                <PinField id="unlock-pin" label=K::UnlockPinLabel />
+                <SecretErrorLine id="unlock-error" error=error hint=true />
                 {move || {
                     (error.get().is_none())
                         .then(waiting)
@@ -178,12 +112,8 @@ pub fn CreatePinScreen() -> impl IntoView {
         // A new attempt: the old message goes, so a new one is noticed.
         error.set(None);
         let pin = value_of("new-pin");
-        if pin.is_empty() {
-            error.set(Some(PinError::Client(K::ErrFieldRequired)));
-            return;
-        }
-        if pin != value_of("new-pin-confirm") {
-            error.set(Some(PinError::Client(K::ErrPinMismatch)));
+        if let Err(k) = check_new_pin(&pin, &value_of("new-pin-confirm")) {
+            error.set(Some(PinError::Client(k)));
             return;
         }
         busy.set(true);
@@ -209,10 +139,8 @@ pub fn CreatePinScreen() -> impl IntoView {
                 </div>
             </div>
             <form id="create-pin-form" class="card form" novalidate on:submit=submit>
-                <PasswordField id="new-pin" label=K::PinLabel />
-                <PasswordField id="new-pin-confirm" label=K::PinConfirmLabel />
-                <p class="hint">{move || i18n.t(K::PinHint)}</p>
-                <PinErrorLine id="create-pin-error" error=error />
+                <NewPinFields id="new-pin" confirm_id="new-pin-confirm" />
+                <SecretErrorLine id="create-pin-error" error=error hint=true />
                 <div class="form-actions">
                     <button id="create-pin-submit" type="submit" class="btn btn-primary" disabled=move || busy.get()>
                         {move || i18n.t(K::CreateVault)}
@@ -249,12 +177,13 @@ pub fn SecurityPage() -> impl IntoView {
         let changing = has_pin();
         let old = value_of("old-pin");
         let new = value_of("pin-new");
-        if (changing && old.is_empty()) || new.is_empty() {
-            error.set(Some(PinError::Client(K::ErrFieldRequired)));
-            return;
-        }
-        if new != value_of("pin-new-confirm") {
-            error.set(Some(PinError::Client(K::ErrPinMismatch)));
+        let checked = if changing && old.is_empty() {
+            Err(K::ErrFieldRequired)
+        } else {
+            check_new_pin(&new, &value_of("pin-new-confirm"))
+        };
+        if let Err(k) = checked {
+            error.set(Some(PinError::Client(k)));
             return;
         }
         busy.set(true);
@@ -308,12 +237,10 @@ pub fn SecurityPage() -> impl IntoView {
                     {move || i18n.t(if has_pin() { K::ChangePinTitle } else { K::SetPinTitle })}
                 </h2>
                 <Show when=has_pin>
-                    <PasswordField id="old-pin" label=K::OldPinLabel />
+                    <PinField id="old-pin" label=K::OldPinLabel />
                 </Show>
-                <PasswordField id="pin-new" label=K::PinLabel />
-                <PasswordField id="pin-new-confirm" label=K::PinConfirmLabel />
-                <p class="hint">{move || i18n.t(K::PinHint)}</p>
-                <PinErrorLine id="pin-error" error=error />
+                <NewPinFields id="pin-new" confirm_id="pin-new-confirm" />
+                <SecretErrorLine id="pin-error" error=error hint=true />
                 <div class="form-actions">
                     <button id="pin-submit" type="submit" class="btn btn-primary" disabled=move || busy.get()>
                         {move || i18n.t(K::PinSave)}
