@@ -348,15 +348,27 @@ fn spawn_city(
     (stop, server)
 }
 
-fn picture(text: &str) -> ScanImageInput {
-    let img = cds_qr::render::render_image(text, 6).unwrap();
+fn png_of(img: &image::GrayImage) -> Vec<u8> {
     let mut png = Vec::new();
     img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .unwrap();
+    png
+}
+
+/// A picked file, as the UI sends it.
+fn picked(file_name: &str, bytes: &[u8]) -> ScanImageInput {
     ScanImageInput {
-        file_name: "qr.png".into(),
-        data_base64: base64::engine::general_purpose::STANDARD.encode(png),
+        file_name: file_name.into(),
+        data_base64: base64::engine::general_purpose::STANDARD.encode(bytes),
     }
+}
+
+/// A picture of a QR code holding `text`.
+fn picture(text: &str) -> ScanImageInput {
+    picked(
+        "qr.png",
+        &png_of(&cds_qr::render::render_image(text, 6).unwrap()),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -512,20 +524,14 @@ async fn citizen_qr_activate_show_scan_refresh_and_forget() {
         other => panic!("{other:?}"),
     }
     // Bad pictures.
-    let not_image = ScanImageInput {
-        file_name: "a.txt".into(),
-        data_base64: base64::engine::general_purpose::STANDARD.encode("xin chào"),
-    };
     assert_eq!(
-        core.scan_image(not_image).unwrap_err().kind,
+        core.scan_image(picked("a.txt", "xin chào".as_bytes()))
+            .unwrap_err()
+            .kind,
         ErrorKind::NotAnImage
     );
-    let blank = ScanImageInput {
-        file_name: "icon.png".into(),
-        data_base64: base64::engine::general_purpose::STANDARD.encode(PNG),
-    };
     assert_eq!(
-        core.scan_image(blank).unwrap_err().kind,
+        core.scan_image(picked("icon.png", PNG)).unwrap_err().kind,
         ErrorKind::NoQrFound
     );
 
@@ -607,38 +613,19 @@ async fn scanning_handles_huge_and_broken_pictures_clearly() {
     // 50 megapixels (a phone camera's full resolution): read, downscaled,
     // and answered clearly (no code in a white picture).
     let big = image::GrayImage::from_pixel(8_000, 6_250, image::Luma([255u8]));
-    let mut png = Vec::new();
-    big.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .unwrap();
     let err = core
-        .scan_image(ScanImageInput {
-            file_name: "50mp.png".into(),
-            data_base64: base64::engine::general_purpose::STANDARD.encode(&png),
-        })
+        .scan_image(picked("50mp.png", &png_of(&big)))
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::NoQrFound, "{err:?}");
     // A header claiming 130 megapixels is refused before any decoding.
-    let claimed = png_claiming(13_000, 10_000);
     let err = core
-        .scan_image(ScanImageInput {
-            file_name: "bomb.png".into(),
-            data_base64: base64::engine::general_purpose::STANDARD.encode(&claimed),
-        })
+        .scan_image(picked("bomb.png", &png_claiming(13_000, 10_000)))
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::TooLarge, "{err:?}");
     // A PNG cut in half.
-    let small = cds_qr::render::render_image("xin chào", 4).unwrap();
-    let mut png = Vec::new();
-    small
-        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .unwrap();
-    png.truncate(png.len() / 2);
-    let err = core
-        .scan_image(ScanImageInput {
-            file_name: "cut.png".into(),
-            data_base64: base64::engine::general_purpose::STANDARD.encode(&png),
-        })
-        .unwrap_err();
+    let mut cut = png_of(&cds_qr::render::render_image("xin chào", 4).unwrap());
+    cut.truncate(cut.len() / 2);
+    let err = core.scan_image(picked("cut.png", &cut)).unwrap_err();
     assert_eq!(err.kind, ErrorKind::NotAnImage, "{err:?}");
     // Not base64 at all.
     let err = core
@@ -649,15 +636,8 @@ async fn scanning_handles_huge_and_broken_pictures_clearly() {
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::NotAnImage);
     // A plain-text QR is routed as text, shown as it is.
-    let img = cds_qr::render::render_image("Giấy hẹn trả kết quả số 42", 6).unwrap();
-    let mut png = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .unwrap();
     match core
-        .scan_image(ScanImageInput {
-            file_name: "text.png".into(),
-            data_base64: base64::engine::general_purpose::STANDARD.encode(&png),
-        })
+        .scan_image(picture("Giấy hẹn trả kết quả số 42"))
         .unwrap()
     {
         ScanResultView::Text { text } => assert_eq!(text, "Giấy hẹn trả kết quả số 42"),
@@ -668,11 +648,7 @@ async fn scanning_handles_huge_and_broken_pictures_clearly() {
 /// A small PNG whose header claims `w`×`h` pixels (a decompression bomb's
 /// shape): the IHDR size is patched and its CRC recomputed.
 fn png_claiming(w: u32, h: u32) -> Vec<u8> {
-    let small = image::GrayImage::from_pixel(8, 8, image::Luma([255u8]));
-    let mut png = Vec::new();
-    small
-        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .unwrap();
+    let mut png = png_of(&image::GrayImage::from_pixel(8, 8, image::Luma([255u8])));
     // Signature (8) + length (4) + "IHDR" (4), then width and height.
     png[16..20].copy_from_slice(&w.to_be_bytes());
     png[20..24].copy_from_slice(&h.to_be_bytes());

@@ -394,12 +394,7 @@ impl AppCore {
         // they are stored; without them (the keys' URL failing alone) they
         // are at least decoded and matched.
         let _ = self.update_trust().await;
-        let set = {
-            let v = self.vault()?;
-            let trust = load_trust(&lock(&v)).ok().flatten().map(|(t, _)| t);
-            check_bundle(&bundle, trust.as_ref(), now_unix())?
-        };
-        self.with(|v| v.store_credentials(&set))?;
+        self.store_bundle(&bundle)?;
         *lock(&self.qr.refresh_error) = None;
         self.my_qr()
     }
@@ -433,10 +428,16 @@ impl AppCore {
             .refresh_credentials(&token)
             .await
             .map_err(credential_error)?;
+        self.store_bundle(&bundle)
+    }
+
+    /// Checks what the city sent against the cached keys (if any) and
+    /// replaces the stored set with it.
+    fn store_bundle(&self, bundle: &CredentialBundle) -> Result<(), IpcError> {
         let set = {
             let v = self.vault()?;
             let trust = load_trust(&lock(&v)).ok().flatten().map(|(t, _)| t);
-            check_bundle(&bundle, trust.as_ref(), now_unix())?
+            check_bundle(bundle, trust.as_ref(), now_unix())?
         };
         self.with(|v| v.store_credentials(&set))
     }
