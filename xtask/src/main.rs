@@ -272,19 +272,21 @@ fn run(root: &Path) -> Result<()> {
         ),
         Err(e) => eprintln!("    (no demo activation code: {e:#})"),
     }
-    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+    // An empty DISPLAY (as some shells and CI runners set it) is no display.
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    let headless = !set("DISPLAY") && !set("WAYLAND_DISPLAY");
+    if headless {
         eprintln!("    no DISPLAY: starting the app under xvfb-run (invisible)");
     }
     step("opening Công dân số");
-    let mut app =
-        if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
-            let mut c = Command::new("xvfb-run");
-            c.args(["-a", "-s", "-screen 0 1280x800x24"])
-                .arg(bin.join("cong-dan-so"));
-            c
-        } else {
-            Command::new(bin.join("cong-dan-so"))
-        };
+    let mut app = if headless {
+        let mut c = Command::new("xvfb-run");
+        c.args(["-a", "-s", "-screen 0 1280x800x24"])
+            .arg(bin.join("cong-dan-so"));
+        c
+    } else {
+        Command::new(bin.join("cong-dan-so"))
+    };
     app.args(["--backend-url", "https://localhost:8443", "--ca-cert"])
         .arg(tls.join("ca.pem"));
     let result = status(&mut app);
