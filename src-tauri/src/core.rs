@@ -87,7 +87,17 @@ pub fn sync_error(e: SyncError) -> IpcError {
                 "rate_limited" => ErrorKind::RateLimited,
                 _ => ErrorKind::Internal,
             };
-            IpcError::new(kind, other.to_string())
+            let retry_after = match &other {
+                SyncError::Rejected {
+                    retry_after_secs, ..
+                } => *retry_after_secs,
+                _ => None,
+            };
+            let err = IpcError::new(kind, other.to_string());
+            match retry_after {
+                Some(secs) => err.with_retry_after(secs),
+                None => err,
+            }
         }
     }
 }

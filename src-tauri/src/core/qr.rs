@@ -17,7 +17,7 @@
 
 use super::{data_url, lock, now_rfc3339, sync_error, AppCore};
 use base64::Engine as _;
-use cds_api::{ClaimCredentials, CredentialBundle, DocumentKind, TrustListBody};
+use cds_api::{ApiErrorKind, ClaimCredentials, CredentialBundle, DocumentKind, TrustListBody};
 use cds_qr::credential::{self, Claims, RevocationList, TrustList, Verification};
 use cds_qr::{QrError, Routed};
 use cds_sync::SyncError;
@@ -100,28 +100,13 @@ pub fn mask_number(n: &str) -> String {
     format!("{head}{}{tail}", "•".repeat(chars.len() - 7))
 }
 
-/// Maps the city's answers on the activation and refresh endpoints to
-/// kinds the citizen can act on.
+/// The city names what is wrong with an activation code (unknown, used,
+/// expired); everything else (401, 429, network) is the general mapping.
 fn credential_error(e: SyncError) -> IpcError {
-    match &e {
-        SyncError::Rejected { status: 401, .. } => {
-            IpcError::new(ErrorKind::Unauthorized, e.to_string())
+    match e.server_error().map(|(kind, _)| kind) {
+        Some(ApiErrorKind::InvalidCode | ApiErrorKind::CodeUsed | ApiErrorKind::CodeExpired) => {
+            IpcError::new(ErrorKind::ActivationCode, e.to_string())
         }
-        SyncError::Rejected {
-            status: 429,
-            retry_after_secs,
-            ..
-        } => {
-            let err = IpcError::new(ErrorKind::RateLimited, e.to_string());
-            match retry_after_secs {
-                Some(s) => err.with_retry_after(*s),
-                None => err,
-            }
-        }
-        SyncError::Rejected {
-            status: 400 | 404 | 409 | 410 | 422,
-            ..
-        } => IpcError::new(ErrorKind::ActivationCode, e.to_string()),
         _ => sync_error(e),
     }
 }
@@ -457,7 +442,8 @@ impl AppCore {
         if let Some(token) = token {
             match self.city()?.forget_device(&token).await {
                 Ok(()) => {}
-                Err(SyncError::Rejected { status: 401, .. }) => {}
+                // Already forgotten by the city: forget it here too.
+                Err(e) if e.kind() == "unauthorized" => {}
                 Err(e) => return Err(credential_error(e)),
             }
         }
