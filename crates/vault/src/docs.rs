@@ -540,8 +540,13 @@ impl Vault {
         stored
     }
 
-    /// Deletes a document and its attachments.
+    /// Deletes a document and its attachments. Works on a full disk (see
+    /// "Full disk" in the crate docs).
     pub fn delete_document(&mut self, id: &str) -> Result<(), VaultError> {
+        self.retry_when_disk_full(|v| v.delete_document_once(id))
+    }
+
+    fn delete_document_once(&mut self, id: &str) -> Result<(), VaultError> {
         let fresh = self.cache_is_fresh();
         let tx = self
             .conn
@@ -609,8 +614,41 @@ impl Vault {
         Ok(meta)
     }
 
-    /// Deletes one attachment.
+    /// Deletes one attachment. Works on a full disk (see "Full disk" in the
+    /// crate docs).
     pub fn delete_attachment(&mut self, attachment_id: &str) -> Result<(), VaultError> {
+        self.retry_when_disk_full(|v| v.delete_attachment_once(attachment_id))
+    }
+
+    /// Runs `delete` and, if it failed because the disk is full, empties
+    /// the WAL and runs it once more.
+    ///
+    /// Deleting is how the citizen makes room on a full disk, but even a
+    /// delete needs a little space: its commit appends a few pages to the
+    /// WAL, which only starts over after a checkpoint (SQLite's automatic
+    /// one runs every ~1000 pages), so on a full disk it cannot grow and
+    /// the delete fails with [`VaultError::DiskFull`] (seen on a real full
+    /// tmpfs, `tests/full_disk.rs`). A `TRUNCATE` checkpoint copies the
+    /// WAL into the database and cuts the WAL file to zero bytes, giving
+    /// its space back. The failed attempt rolled back completely (files
+    /// are removed only after a commit), so running it again is safe. If
+    /// the checkpoint cannot complete either, the second attempt reports
+    /// the same error.
+    fn retry_when_disk_full(
+        &mut self,
+        delete: impl Fn(&mut Self) -> Result<(), VaultError>,
+    ) -> Result<(), VaultError> {
+        match delete(self) {
+            Err(VaultError::DiskFull) => {
+                // Its own failure is the retry's: nothing to report here.
+                let _ = crate::schema::checkpoint_truncate(&self.conn);
+                delete(self)
+            }
+            other => other,
+        }
+    }
+
+    fn delete_attachment_once(&mut self, attachment_id: &str) -> Result<(), VaultError> {
         let fresh = self.cache_is_fresh();
         let tx = self
             .conn

@@ -123,8 +123,19 @@ impl VaultError {
 
 /// Maps a SQLite error to the vault's error (kept private so `rusqlite`
 /// does not become part of the public API through a `From` impl).
+///
+/// A full disk reaches us from SQLite in two forms: `SQLITE_FULL` (a write
+/// to the database or its WAL failed with `ENOSPC`), and
+/// `SQLITE_IOERR_SHMSIZE`, when the WAL index (`-shm`) cannot be grown:
+/// SQLite extends it by writing one byte per page, and on a full disk that
+/// write fails before anything else, e.g. when a vault is opened on a full
+/// disk (seen on a real full tmpfs, `tests/full_disk.rs`). Both are
+/// [`VaultError::DiskFull`].
 pub(crate) fn db(e: rusqlite::Error) -> VaultError {
     if let rusqlite::Error::SqliteFailure(code, _) = &e {
+        if code.extended_code == rusqlite::ffi::SQLITE_IOERR_SHMSIZE {
+            return VaultError::DiskFull;
+        }
         match code.code {
             ErrorCode::DiskFull => return VaultError::DiskFull,
             ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => {
@@ -136,12 +147,13 @@ pub(crate) fn db(e: rusqlite::Error) -> VaultError {
     VaultError::Storage(e.to_string())
 }
 
-/// Maps an I/O error, naming what was being done.
+/// Maps an I/O error, naming what was being done. `ENOSPC` and `EDQUOT`
+/// (the disk, or the user's quota on it, is full) are
+/// [`VaultError::DiskFull`].
 pub(crate) fn io(what: impl std::fmt::Display, e: std::io::Error) -> VaultError {
-    if e.kind() == std::io::ErrorKind::StorageFull {
-        VaultError::DiskFull
-    } else {
-        VaultError::Storage(format!("{what}: {e}"))
+    match e.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => VaultError::DiskFull,
+        _ => VaultError::Storage(format!("{what}: {e}")),
     }
 }
 
@@ -157,6 +169,12 @@ mod tests {
     #[test]
     fn sqlite_codes_map_to_kinds() {
         assert_eq!(db(sqlite(ffi::SQLITE_FULL)), VaultError::DiskFull);
+        // The WAL index could not be grown: what a vault opened on a full
+        // disk reports. Other I/O errors are not a full disk.
+        assert_eq!(db(sqlite(ffi::SQLITE_IOERR_SHMSIZE)), VaultError::DiskFull);
+        assert_eq!(db(sqlite(ffi::SQLITE_IOERR_WRITE)).kind(), "storage");
+        assert_eq!(db(sqlite(ffi::SQLITE_IOERR_FSYNC)).kind(), "storage");
+        assert_eq!(db(sqlite(ffi::SQLITE_IOERR_SHMMAP)).kind(), "storage");
         assert_eq!(db(sqlite(ffi::SQLITE_CORRUPT)).kind(), "corrupt");
         assert_eq!(db(sqlite(ffi::SQLITE_NOTADB)).kind(), "corrupt");
         assert_eq!(db(sqlite(ffi::SQLITE_IOERR)).kind(), "storage");
@@ -167,6 +185,17 @@ mod tests {
     fn io_storage_full_is_disk_full() {
         let e = std::io::Error::from(std::io::ErrorKind::StorageFull);
         assert_eq!(io("writing", e), VaultError::DiskFull);
+        // As Linux reports them: ENOSPC (28), EDQUOT (122).
+        if cfg!(target_os = "linux") {
+            for errno in [28, 122] {
+                let e = std::io::Error::from_raw_os_error(errno);
+                assert_eq!(io("writing", e), VaultError::DiskFull, "errno {errno}");
+            }
+        }
+        assert_eq!(
+            VaultError::DiskFull.to_string(),
+            "the disk is full; nothing was saved"
+        );
         let e = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
         assert_eq!(io("writing x", e).kind(), "storage");
     }

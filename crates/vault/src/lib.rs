@@ -206,8 +206,17 @@
 //! re-wrapped; the files are not rewritten). [`Vault::integrity_check`]
 //! reads and authenticates every file. Migration 4 moves inline v2/v3
 //! bytes out to files inside the migration's transaction (files first,
-//! then the rows; a crash before the commit leaves the vault at v3 and the
-//! files unreferenced, swept by the open that redoes it).
+//! then the rows; a migration that fails removes the files it wrote, and a
+//! crash before the commit leaves the vault at v3 and the files
+//! unreferenced, swept by the open that redoes it). After it commits, the
+//! open gives the freed pages back to the file system: a `TRUNCATE` WAL
+//! checkpoint, `VACUUM` (which keeps rowids: every table has a
+//! primary-key index), and another `TRUNCATE` checkpoint, so the database
+//! file shrinks by about the bytes moved out and the WAL to zero. This is
+//! only reclaiming space, so its failure (no room for the copy VACUUM
+//! writes on a nearly full disk) is ignored: the vault opens, the free
+//! pages stay in the file for SQLite to reuse, and later opens do not try
+//! again.
 //!
 //! Migration 2 (from v1) needs the vault key: it moves every document into
 //! the `self` profile, turns `{kind, number, full_name, date_of_birth}` into
@@ -216,6 +225,23 @@
 //! number hashes, makes thumbnails, and records the links (with tags) and
 //! history of queued applications, all in the transaction that opens the
 //! file.
+//!
+//! # Full disk
+//!
+//! A full disk (or quota) is [`VaultError::DiskFull`] wherever it is met:
+//! writing an attachment file or a backup (`ENOSPC`/`EDQUOT`), a SQLite
+//! commit (`SQLITE_FULL`), or growing SQLite's WAL index (`-shm`, which
+//! fails first when a vault is opened on a full disk;
+//! `SQLITE_IOERR_SHMSIZE`). The failed write leaves nothing: no row, no
+//! attachment file, no temporary file, no backup file; everything
+//! committed before stays readable. Deleting a document or an attachment
+//! is how the citizen makes room, so it must not need room: if its commit
+//! fails for lack of space to grow the WAL, the WAL is checkpointed and
+//! truncated (giving its space back) and the delete is tried once more;
+//! only if that checkpoint cannot complete either does the delete report
+//! [`VaultError::DiskFull`]. `tests/full_disk.rs` checks all of this on a
+//! real, full tmpfs (mounted in a user namespace), besides the simulated
+//! full disks of the unit tests.
 //!
 //! # Backup file format
 //!

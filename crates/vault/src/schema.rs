@@ -105,6 +105,11 @@ const MIGRATIONS: &[&str] = &[
     "#,
 ];
 
+/// The migration that moves attachment bytes out of the database into
+/// files (`crate::keys::attachments_to_files`), after which the open
+/// reclaims the space they held (`crate::keys::reclaim_space`).
+pub(crate) const ATTACHMENT_FILES: i64 = 4;
+
 /// The schema version this build writes.
 pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;
 
@@ -171,6 +176,19 @@ pub(crate) fn enable_wal(conn: &Connection) -> Result<(), VaultError> {
             "the vault file cannot use write-ahead logging (journal mode stays {mode})"
         )))
     }
+}
+
+/// `PRAGMA wal_checkpoint(TRUNCATE)`: copies every WAL frame into the
+/// database, truncates the database file to its size, and cuts the WAL
+/// file to zero bytes. Must run outside a transaction. A checkpoint kept
+/// from completing by another connection's reader is not an error (the
+/// pragma's `busy` column); the WAL then just keeps its size.
+pub(crate) fn checkpoint_truncate(conn: &Connection) -> Result<(), VaultError> {
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map(drop)
+    .map_err(db)
 }
 
 #[cfg(test)]
