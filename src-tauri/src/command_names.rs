@@ -42,4 +42,8 @@ pub const COMMANDS: &[&str] = &[
     "camera_start",
     "camera_status",
     "camera_stop",
+    "camera_available",
+    "photo_start",
+    "photo_status",
+    "photo_take",
 ];

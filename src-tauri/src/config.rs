@@ -20,6 +20,10 @@ pub struct Config {
     /// `None`: `<data_dir>/city-ca.pem` if present.
     pub ca_cert: Option<PathBuf>,
     pub keyring_service: String,
+    /// Image files played as a virtual camera (`CDS_CAMERA_FILES`, paths
+    /// separated like `PATH`; `--camera-files`): the camera of a machine
+    /// without one, for demos and end-to-end tests. Empty: real cameras.
+    pub camera_files: Vec<PathBuf>,
 }
 
 /// Reads the configuration. Unknown flags are an error: a typo must not
@@ -34,6 +38,9 @@ pub fn from_args_and_env(
         ca_cert: env("CDS_CA_CERT").map(PathBuf::from),
         keyring_service: env("CDS_KEYRING_SERVICE")
             .unwrap_or_else(|| DEFAULT_KEYRING_SERVICE.to_owned()),
+        camera_files: env("CDS_CAMERA_FILES")
+            .map(|v| split_files(&v))
+            .unwrap_or_default(),
     };
     let mut it = args.into_iter().skip(1);
     while let Some(flag) = it.next() {
@@ -52,6 +59,7 @@ pub fn from_args_and_env(
             "--backend-url" => cfg.backend_url = value()?,
             "--ca-cert" => cfg.ca_cert = Some(PathBuf::from(value()?)),
             "--keyring-service" => cfg.keyring_service = value()?,
+            "--camera-files" => cfg.camera_files = split_files(&value()?),
             other => return Err(format!("unknown flag `{other}`")),
         }
     }
@@ -59,6 +67,13 @@ pub fn from_args_and_env(
         return Err("keyring service name must not be empty".into());
     }
     Ok(cfg)
+}
+
+/// `a.png:b.jpg` (`;` on Windows), empty parts dropped.
+fn split_files(v: &str) -> Vec<PathBuf> {
+    std::env::split_paths(v)
+        .filter(|p| !p.as_os_str().is_empty())
+        .collect()
 }
 
 #[cfg(test)]
@@ -78,6 +93,19 @@ mod tests {
         assert_eq!(c.backend_url, DEFAULT_BACKEND_URL);
         assert_eq!(c.keyring_service, DEFAULT_KEYRING_SERVICE);
         assert_eq!(c.data_dir, None);
+        assert!(c.camera_files.is_empty());
+    }
+
+    #[test]
+    fn camera_files_are_a_path_list() {
+        let env = |k: &str| (k == "CDS_CAMERA_FILES").then(|| "/a/x.png:/b/y.jpg:".to_string());
+        let c = from_args_and_env(args(&[]), env).unwrap();
+        assert_eq!(
+            c.camera_files,
+            vec![PathBuf::from("/a/x.png"), PathBuf::from("/b/y.jpg")]
+        );
+        let c = from_args_and_env(args(&["--camera-files", "/c.png"]), env).unwrap();
+        assert_eq!(c.camera_files, vec![PathBuf::from("/c.png")]);
     }
 
     #[test]

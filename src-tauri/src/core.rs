@@ -149,6 +149,9 @@ pub struct AppCore {
     /// request would get the same answer every 5 s); "sync now" and a new
     /// start try them again.
     held: Mutex<std::collections::HashSet<String>>,
+    /// Image files played as the camera (see `Config::camera_files`);
+    /// empty: the device's real cameras.
+    camera_files: Vec<PathBuf>,
 }
 
 fn keyring_trouble(e: &VaultError) -> bool {
@@ -204,6 +207,7 @@ impl AppCore {
             }),
             qr: qr::QrState::default(),
             held: Mutex::new(std::collections::HashSet::new()),
+            camera_files: cfg.camera_files.clone(),
         }
     }
 

@@ -11,8 +11,8 @@ pub mod core;
 include!("command_names.rs");
 
 use cds_view::{
-    ActivateInput, CameraView, MyQrView, QrCodeView, QrDisclosure, ScanImageInput, ScanResultView,
-    TrustStatusView,
+    ActivateInput, CameraAvailabilityView, CameraView, CapturedPhotoView, MyQrView, PhotoView,
+    QrCodeView, QrDisclosure, ScanImageInput, ScanResultView, TrustStatusView,
 };
 use cds_view::{
     AppStatus, ApplicationView, AttachmentView, BackupInput, BackupOp, BackupProgress,
@@ -311,6 +311,28 @@ async fn camera_stop(core: Core<'_>) -> Result<(), IpcError> {
     .await
 }
 
+#[tauri::command]
+async fn camera_available(core: Core<'_>) -> Result<CameraAvailabilityView, IpcError> {
+    // Listing cameras asks the OS (V4L2 device nodes): off the main thread.
+    blocking(&core, |c| Ok(c.camera_availability())).await
+}
+
+#[tauri::command]
+async fn photo_start(core: Core<'_>) -> Result<PhotoView, IpcError> {
+    blocking(&core, |c| c.photo_start()).await
+}
+
+#[tauri::command]
+async fn photo_status(core: Core<'_>) -> Result<PhotoView, IpcError> {
+    blocking(&core, |c| Ok(c.photo_view())).await
+}
+
+#[tauri::command]
+async fn photo_take(core: Core<'_>) -> Result<CapturedPhotoView, IpcError> {
+    // JPEG encoding of a Full HD frame takes tens of milliseconds.
+    blocking(&core, |c| c.photo_take()).await
+}
+
 /// Starts the app. Configuration comes from flags and `CDS_*` variables
 /// (see [`config`]); a bad flag is reported on stderr and the process exits.
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
@@ -395,6 +417,10 @@ pub fn run() {
             camera_start,
             camera_status,
             camera_stop,
+            camera_available,
+            photo_start,
+            photo_status,
+            photo_take,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -22,6 +22,7 @@ fn config(dir: &Path, port: u16) -> Config {
         backend_url: format!("https://localhost:{port}"),
         ca_cert: Some(dir.join("tls/ca.pem")),
         keyring_service: format!("cds-core-test-{}", uuid::Uuid::new_v4()),
+        camera_files: Vec::new(),
     }
 }
 
@@ -746,4 +747,160 @@ async fn a_refused_application_is_not_resent_by_the_background_tick() {
     assert!(!core.has_pending());
     let _ = stop.send(());
     server.await.unwrap();
+}
+
+/// A colour test card: red left half, blue right half.
+fn colour_card(path: &Path, width: u32, height: u32) {
+    image::RgbImage::from_fn(width, height, |x, _| {
+        if x < width / 2 {
+            image::Rgb([220, 30, 30])
+        } else {
+            image::Rgb([30, 30, 220])
+        }
+    })
+    .save(path)
+    .unwrap();
+}
+
+/// Only a guard against a hung run: the virtual camera gives a frame every
+/// 33 ms.
+fn poll<T>(mut f: impl FnMut() -> Option<T>) -> T {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "timed out"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_camera_photo_becomes_an_attachment_and_the_camera_scans_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let card = dir.path().join("card.png");
+    colour_card(&card, 1280, 720);
+    let mut cfg = config(dir.path(), 9);
+    cfg.camera_files = vec![card.clone()];
+    let core = AppCore::start(&cfg, cfg.data_dir.as_ref().unwrap());
+
+    let a = core.camera_availability();
+    assert!(a.available, "{a:?}");
+    assert!(a.camera_name.unwrap().contains("virtual camera"));
+    // Nothing open yet: taking is refused, the view is idle.
+    assert_eq!(
+        core.photo_take().unwrap_err().kind,
+        ErrorKind::CameraUnavailable
+    );
+    assert!(!core.photo_view().running);
+
+    let started = core.photo_start().unwrap();
+    assert!(started.running);
+    let live = poll(|| {
+        let v = core.photo_view();
+        (v.frames > 0 && v.preview_data_url.is_some()).then_some(v)
+    });
+    assert_eq!((live.width, live.height), (1280, 720));
+    assert!(live
+        .preview_data_url
+        .unwrap()
+        .starts_with("data:image/jpeg;base64,"));
+    // The QR scanner's view knows nothing of a photo preview.
+    assert!(!core.camera_view().running);
+
+    let photo = core.photo_take().unwrap();
+    assert_eq!(photo.mime, "image/jpeg");
+    assert_eq!((photo.width, photo.height), (1280, 720));
+    let jpeg = base64::engine::general_purpose::STANDARD
+        .decode(&photo.data_base64)
+        .unwrap();
+    assert_eq!(jpeg.len() as u64, photo.bytes);
+    let img = image::load_from_memory(&jpeg).unwrap().to_rgb8();
+    assert!(
+        img.get_pixel(100, 360)[0] > 180,
+        "the photo lost its colour"
+    );
+    assert!(
+        img.get_pixel(1180, 360)[2] > 180,
+        "the photo lost its colour"
+    );
+    // Taking frees the camera.
+    assert!(!core.photo_view().running);
+
+    // The photo goes into the vault like a picked file, with a thumbnail.
+    let mut input = with_profile(&core, cccd());
+    input.attachments = vec![NewAttachmentInput {
+        file_name: "Ảnh chụp 2026-11-29 10.45.jpg".into(),
+        mime: photo.mime.clone(),
+        data_base64: photo.data_base64.clone(),
+    }];
+    let doc = core.add_document(input).unwrap();
+    let stored = core.get_document(&doc.id).unwrap();
+    assert_eq!(stored.attachments.len(), 1);
+    let att = &stored.attachments[0];
+    assert_eq!(att.file_name, "Ảnh chụp 2026-11-29 10.45.jpg");
+    assert_eq!(att.size, photo.bytes);
+    assert_eq!(
+        core.attachment_data_url(&att.id).unwrap(),
+        format!("data:image/jpeg;base64,{}", photo.data_base64)
+    );
+    assert!(core.thumbnail_data_url(&att.id).unwrap().is_some());
+
+    // Starting a scan stops a photo preview (one camera user at a time).
+    core.photo_start().unwrap();
+    core.camera_start().unwrap();
+    assert!(!core.photo_view().running);
+    core.camera_stop();
+    assert!(!core.camera_view().running);
+
+    // The same virtual camera pointed at a code: the scanner reads and
+    // routes it as it would from a webcam.
+    let code = dir.path().join("code.png");
+    std::fs::write(
+        &code,
+        png_of(&cds_qr::render::render_image("https://dichvucong.gov.vn/p/home", 6).unwrap()),
+    )
+    .unwrap();
+    let mut cfg2 = config(dir.path(), 9);
+    cfg2.data_dir = Some(dir.path().join("app2"));
+    cfg2.camera_files = vec![card.clone(), code];
+    let core2 = AppCore::start(&cfg2, cfg2.data_dir.as_ref().unwrap());
+    core2.camera_start().unwrap();
+    let found = poll(|| core2.camera_view().result);
+    match found {
+        ScanResultView::Url { host, .. } => assert_eq!(host, "dichvucong.gov.vn"),
+        other => panic!("{other:?}"),
+    }
+    core2.camera_stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn camera_trouble_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("not-a-picture.png");
+    std::fs::write(&bad, b"hello").unwrap();
+    let mut cfg = config(dir.path(), 9);
+    cfg.camera_files = vec![bad];
+    let core = AppCore::start(&cfg, cfg.data_dir.as_ref().unwrap());
+    let e = core.photo_start().unwrap_err();
+    assert_eq!(e.kind, ErrorKind::CameraUnavailable);
+    assert!(e.message.contains("image"), "{e:?}");
+    assert!(!core.photo_view().running);
+
+    // Real cameras: whatever this machine has, the availability agrees
+    // with what the platform lists, and with none, opening says so.
+    let cfg = config(dir.path(), 9);
+    let core = AppCore::start(&cfg, cfg.data_dir.as_ref().unwrap());
+    let listed = cds_camera::list_cameras()
+        .map(|c| !c.is_empty())
+        .unwrap_or(false);
+    assert_eq!(core.camera_availability().available, listed);
+    if !listed {
+        let e = core.photo_start().unwrap_err();
+        assert_eq!(e.kind, ErrorKind::CameraUnavailable);
+        assert!(e.message.contains("no camera"), "{e:?}");
+    }
 }

@@ -1,7 +1,8 @@
 //! Desktop webcams through nokhwa (feature `nokhwa`).
 
-use crate::{CameraError, CameraInfo, Frame, FrameSource};
-use nokhwa::pixel_format::LumaFormat;
+use crate::{CameraError, CameraInfo, Frame, FrameSource, Purpose};
+use image::RgbImage;
+use nokhwa::pixel_format::{LumaFormat, RgbFormat};
 use nokhwa::utils::{
     ApiBackend, CameraFormat, CameraIndex, FrameFormat, RequestedFormat, RequestedFormatType,
 };
@@ -16,6 +17,11 @@ use std::time::Duration;
 pub const WANTED_WIDTH: u32 = 640;
 /// See [`WANTED_WIDTH`].
 pub const WANTED_HEIGHT: u32 = 480;
+/// The resolution asked for a photo of a document: Full HD reads the small
+/// print of an A4 page and still previews at a webcam's usual 30 fps.
+pub const PHOTO_WIDTH: u32 = 1920;
+/// See [`PHOTO_WIDTH`].
+pub const PHOTO_HEIGHT: u32 = 1080;
 const WANTED_FPS: u32 = 30;
 /// A camera that delivers nothing for this long is reported as stalled
 /// rather than blocking the scan forever.
@@ -88,16 +94,22 @@ fn format_cost(f: FrameFormat) -> u8 {
     }
 }
 
-/// The format closest to 640x480 at 30 fps among those nokhwa can turn
-/// into grey. Chosen here rather than with `RequestedFormatType::Closest`,
-/// which gives up when the camera lacks the exact resolution asked for.
-pub(crate) fn pick_format(formats: &[CameraFormat]) -> Option<CameraFormat> {
+/// The format closest to the purpose's resolution (640x480 to scan,
+/// 1920x1080 for a photo) at 30 fps among those nokhwa can decode for it
+/// (grey to scan, colour for a photo). Chosen here rather than with
+/// `RequestedFormatType::Closest`, which gives up when the camera lacks
+/// the exact resolution asked for.
+pub(crate) fn pick_format(formats: &[CameraFormat], purpose: Purpose) -> Option<CameraFormat> {
+    let (ww, wh, usable) = match purpose {
+        Purpose::Scan => (WANTED_WIDTH, WANTED_HEIGHT, LumaFormat::FORMATS),
+        Purpose::Photo => (PHOTO_WIDTH, PHOTO_HEIGHT, RgbFormat::FORMATS),
+    };
     formats
         .iter()
-        .filter(|f| LumaFormat::FORMATS.contains(&f.format()))
+        .filter(|f| usable.contains(&f.format()))
         .min_by_key(|f| {
-            let dw = i64::from(f.width()) - i64::from(WANTED_WIDTH);
-            let dh = i64::from(f.height()) - i64::from(WANTED_HEIGHT);
+            let dw = i64::from(f.width()) - i64::from(ww);
+            let dh = i64::from(f.height()) - i64::from(wh);
             // Frames below 15 fps make aiming painful: rank them after
             // every usable rate, whatever their resolution.
             let slow = f.frame_rate() < 15;
@@ -146,10 +158,15 @@ pub struct NokhwaCamera {
 }
 
 impl NokhwaCamera {
-    /// Opens camera `index` (as in [`list_cameras`]) at the format closest
-    /// to 640x480. An index the platform does not list is
+    /// Opens camera `index` (as in [`list_cameras`]) to scan codes, at the
+    /// format closest to 640x480. An index the platform does not list is
     /// [`CameraError::NotFound`].
     pub fn open(index: u32) -> Result<NokhwaCamera, CameraError> {
+        NokhwaCamera::open_for(index, Purpose::Scan)
+    }
+
+    /// Opens camera `index` at the format that suits `purpose`.
+    pub fn open_for(index: u32, purpose: Purpose) -> Result<NokhwaCamera, CameraError> {
         ensure_permission()?;
         // Ask the platform first, so a missing camera is a clear NotFound
         // instead of whatever a backend says about a missing device node.
@@ -175,7 +192,7 @@ impl NokhwaCamera {
         let worker = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name(format!("cds-camera-capture-{index}"))
-            .spawn(move || capture(index, &worker, &opened_tx))
+            .spawn(move || capture(index, purpose, &worker, &opened_tx))
             .map_err(|e| CameraError::Thread(e.to_string()))?;
         let mut camera = NokhwaCamera {
             shared,
@@ -209,7 +226,7 @@ impl NokhwaCamera {
     }
 }
 
-fn open_camera(index: u32) -> Result<(Camera, CameraFormat), CameraError> {
+fn open_camera(index: u32, purpose: Purpose) -> Result<(Camera, CameraFormat), CameraError> {
     let not_found = |e: NokhwaError| match e {
         // V4L2 reports a missing /dev/videoN this way.
         NokhwaError::OpenDeviceError(..) => CameraError::NotFound {
@@ -221,7 +238,7 @@ fn open_camera(index: u32) -> Result<(Camera, CameraFormat), CameraError> {
     let request = RequestedFormat::new::<LumaFormat>(RequestedFormatType::None);
     let mut cam = Camera::new(CameraIndex::Index(index), request).map_err(not_found)?;
     if let Ok(formats) = cam.compatible_camera_formats() {
-        if let Some(best) = pick_format(&formats) {
+        if let Some(best) = pick_format(&formats, purpose) {
             // A camera that refuses the better format keeps its own: it
             // still works, only slower or larger.
             let exact = RequestedFormat::new::<LumaFormat>(RequestedFormatType::Exact(best));
@@ -233,8 +250,13 @@ fn open_camera(index: u32) -> Result<(Camera, CameraFormat), CameraError> {
     Ok((cam, format))
 }
 
-fn capture(index: u32, shared: &Shared, opened: &mpsc::Sender<Result<CameraFormat, CameraError>>) {
-    let mut cam = match open_camera(index) {
+fn capture(
+    index: u32,
+    purpose: Purpose,
+    shared: &Shared,
+    opened: &mpsc::Sender<Result<CameraFormat, CameraError>>,
+) {
+    let mut cam = match open_camera(index, purpose) {
         Ok((cam, format)) => {
             // The opener may have timed out and gone; then `Drop` has set
             // `stop` and the loop below ends at once.
@@ -275,8 +297,9 @@ fn capture(index: u32, shared: &Shared, opened: &mpsc::Sender<Result<CameraForma
     shared.ready.notify_all();
 }
 
-impl FrameSource for NokhwaCamera {
-    fn next_frame(&mut self) -> Result<Option<Frame>, CameraError> {
+impl NokhwaCamera {
+    /// Waits (at most [`FRAME_TIMEOUT`]) for the newest raw frame.
+    fn next_buffer(&mut self) -> Result<Option<Buffer>, CameraError> {
         let slot = self.shared.lock();
         let (mut slot, timeout) = self
             .shared
@@ -286,13 +309,7 @@ impl FrameSource for NokhwaCamera {
             })
             .unwrap_or_else(|p| p.into_inner());
         if let Some(buffer) = slot.frame.take() {
-            drop(slot);
-            // Decode outside the lock so capture goes on meanwhile.
-            let gray = buffer
-                .decode_image::<LumaFormat>()
-                .map_err(|e| CameraError::Device(e.to_string()))?;
-            let (w, h) = gray.dimensions();
-            return Frame::new(w, h, gray.into_raw()).map(Some);
+            return Ok(Some(buffer));
         }
         if let Some(e) = slot.error.take() {
             return Err(e);
@@ -305,9 +322,38 @@ impl FrameSource for NokhwaCamera {
             seconds: FRAME_TIMEOUT.as_secs(),
         })
     }
+}
+
+impl FrameSource for NokhwaCamera {
+    fn next_frame(&mut self) -> Result<Option<Frame>, CameraError> {
+        let Some(buffer) = self.next_buffer()? else {
+            return Ok(None);
+        };
+        // Decoded outside the slot's lock, so capture goes on meanwhile.
+        let gray = buffer
+            .decode_image::<LumaFormat>()
+            .map_err(|e| CameraError::Device(e.to_string()))?;
+        let (w, h) = gray.dimensions();
+        Frame::new(w, h, gray.into_raw()).map(Some)
+    }
 
     fn describe(&self) -> String {
         self.description.clone()
+    }
+
+    fn next_photo(&mut self) -> Result<Option<RgbImage>, CameraError> {
+        let Some(buffer) = self.next_buffer()? else {
+            return Ok(None);
+        };
+        let rgb = buffer
+            .decode_image::<RgbFormat>()
+            .map_err(|e| CameraError::Device(e.to_string()))?;
+        // nokhwa returns its own `image` version's buffer; rebuild ours from
+        // the raw pixels (no copy) so the two versions never have to agree.
+        let (w, h) = rgb.dimensions();
+        RgbImage::from_raw(w, h, rgb.into_raw())
+            .map(Some)
+            .ok_or_else(|| CameraError::InvalidFrame(format!("{w}x{h}: short colour frame")))
     }
 }
 
@@ -339,7 +385,26 @@ mod tests {
             fmt(320, 240, FrameFormat::YUYV, 30),
         ];
         assert_eq!(
-            pick_format(&formats),
+            pick_format(&formats, Purpose::Scan),
+            Some(fmt(640, 480, FrameFormat::YUYV, 30))
+        );
+    }
+
+    #[test]
+    fn photos_take_full_hd_in_colour() {
+        let formats = [
+            fmt(3840, 2160, FrameFormat::MJPEG, 5),
+            fmt(1920, 1080, FrameFormat::GRAY, 30),
+            fmt(1920, 1080, FrameFormat::MJPEG, 30),
+            fmt(640, 480, FrameFormat::YUYV, 30),
+        ];
+        // 4K at 5 fps previews too slowly, and a grey format has no colour.
+        assert_eq!(
+            pick_format(&formats, Purpose::Photo),
+            Some(fmt(1920, 1080, FrameFormat::MJPEG, 30))
+        );
+        assert_eq!(
+            pick_format(&formats, Purpose::Scan),
             Some(fmt(640, 480, FrameFormat::YUYV, 30))
         );
     }
@@ -351,7 +416,7 @@ mod tests {
             fmt(1280, 720, FrameFormat::MJPEG, 30),
         ];
         assert_eq!(
-            pick_format(&formats),
+            pick_format(&formats, Purpose::Scan),
             Some(fmt(1280, 720, FrameFormat::MJPEG, 30))
         );
     }
@@ -363,9 +428,9 @@ mod tests {
             fmt(1280, 720, FrameFormat::MJPEG, 30),
         ];
         assert_eq!(
-            pick_format(&formats),
+            pick_format(&formats, Purpose::Scan),
             Some(fmt(1280, 720, FrameFormat::MJPEG, 30))
         );
-        assert_eq!(pick_format(&[]), None);
+        assert_eq!(pick_format(&[], Purpose::Scan), None);
     }
 }

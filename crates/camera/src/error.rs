@@ -38,6 +38,9 @@ pub enum CameraError {
     /// The preview JPEG could not be encoded.
     #[error("preview encoding failed: {0}")]
     Preview(String),
+    /// A photo was asked for before the camera delivered its first frame.
+    #[error("the camera has not delivered a picture yet")]
+    NotReady,
     /// The scanning thread could not be started or died.
     #[error("scan thread failed: {0}")]
     Thread(String),
@@ -56,6 +59,7 @@ impl CameraError {
             CameraError::InvalidFrame(_) => "invalid_frame",
             CameraError::Decode(_) => "decode",
             CameraError::Preview(_) => "preview",
+            CameraError::NotReady => "not_ready",
             CameraError::Thread(_) => "thread",
         }
     }

@@ -1,4 +1,5 @@
-//! Scanning QR codes from a camera for Công dân số.
+//! The camera for Công dân số: scanning QR codes and taking photos of
+//! documents.
 //!
 //! # The interface, and why the camera sits behind it
 //!
@@ -14,13 +15,17 @@
 //! [`Frame`], or `None` when you are done". [`ScanSession`] runs the scan
 //! over any source on its own thread, and the app only ever sees a
 //! [`ScanStatus`] (frames seen, the text found, a small JPEG preview for
-//! the viewfinder, an error). Sources:
+//! the viewfinder, an error). [`PhotoSession`] does the same for a photo
+//! of a paper: a colour preview ([`FrameSource::next_photo`]) and
+//! [`PhotoSession::take`], which encodes the newest frame as JPEG. Sources:
 //!
 //! - [`NokhwaCamera`] — a desktop webcam (feature `nokhwa`); find cameras
 //!   with [`list_cameras`].
 //! - [`ImageFrames`] — a list of images, files or frames already decoded:
 //!   the tests' source, and the shape a mobile bridge that passes platform
 //!   frames takes.
+//! - [`VirtualCamera`] — image files played in a loop at a camera's frame
+//!   rate: the camera of a machine that has none (demos, end-to-end tests).
 //!
 //! Without the `nokhwa` feature (mobile, wasm) [`list_cameras`] returns
 //! [`CameraError::Unsupported`] and no native camera code is built.
@@ -47,6 +52,7 @@
 
 mod error;
 mod frame;
+mod photo;
 mod session;
 mod source;
 
@@ -55,11 +61,24 @@ mod desktop;
 
 pub use error::CameraError;
 pub use frame::Frame;
+pub use photo::{Photo, PhotoSession, PhotoStatus, PHOTO_QUALITY};
 pub use session::{decode_frame, ScanSession, ScanStatus, PREVIEW_INTERVAL, PREVIEW_MAX_WIDTH};
-pub use source::{FrameSource, ImageFrames};
+pub use source::{FrameSource, ImageFrames, VirtualCamera, PHOTO_MAX_PIXELS};
 
 #[cfg(feature = "nokhwa")]
-pub use desktop::{list_cameras, NokhwaCamera, WANTED_HEIGHT, WANTED_WIDTH};
+pub use desktop::{
+    list_cameras, NokhwaCamera, PHOTO_HEIGHT, PHOTO_WIDTH, WANTED_HEIGHT, WANTED_WIDTH,
+};
+
+/// What a camera is opened for: the format chosen differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Reading QR codes: about 640x480, fast to decode.
+    Scan,
+    /// A photo of a document: the sharpest format that still previews
+    /// smoothly (up to 1920x1080).
+    Photo,
+}
 
 /// A camera the platform reports.
 #[derive(Debug, Clone, PartialEq, Eq)]

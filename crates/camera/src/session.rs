@@ -3,7 +3,7 @@
 use crate::{CameraError, Frame, FrameSource};
 use cds_qr::scan::Pipeline;
 use image::codecs::jpeg::JpegEncoder;
-use image::{DynamicImage, GrayImage};
+use image::{DynamicImage, GrayImage, ImageBuffer, Pixel, PixelWithColorType};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -243,19 +243,22 @@ fn decode_gray(pipeline: &Pipeline, gray: &GrayImage) -> Result<Vec<String>, Cam
     }
 }
 
-/// The frame at most [`PREVIEW_MAX_WIDTH`] wide, as JPEG.
-fn preview_jpeg(gray: &GrayImage) -> Result<Vec<u8>, CameraError> {
-    let (w, h) = gray.dimensions();
+/// The frame (grey or colour) at most [`PREVIEW_MAX_WIDTH`] wide, as JPEG.
+pub(crate) fn preview_jpeg<P>(frame: &ImageBuffer<P, Vec<u8>>) -> Result<Vec<u8>, CameraError>
+where
+    P: Pixel<Subpixel = u8> + PixelWithColorType + 'static,
+{
+    let (w, h) = frame.dimensions();
     let mut out = Vec::new();
     let mut encoder = JpegEncoder::new_with_quality(&mut out, PREVIEW_QUALITY);
     let encoded = if w > PREVIEW_MAX_WIDTH {
         let nh = ((u64::from(h) * u64::from(PREVIEW_MAX_WIDTH)) / u64::from(w)).max(1);
         let nh = u32::try_from(nh).unwrap_or(u32::MAX);
         // `thumbnail` averages the source pixels: fast, and no aliasing.
-        let small = image::imageops::thumbnail(gray, PREVIEW_MAX_WIDTH, nh);
+        let small = image::imageops::thumbnail(frame, PREVIEW_MAX_WIDTH, nh);
         encoder.encode_image(&small)
     } else {
-        encoder.encode_image(gray)
+        encoder.encode_image(frame)
     };
     encoded.map_err(|e| CameraError::Preview(e.to_string()))?;
     Ok(out)

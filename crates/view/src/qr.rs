@@ -204,6 +204,40 @@ pub struct CameraView {
     pub error: Option<IpcError>,
 }
 
+/// Whether a camera can be used here (the UI shows camera buttons only
+/// then).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CameraAvailabilityView {
+    pub available: bool,
+    /// The first camera's name ("Integrated Camera").
+    pub camera_name: Option<String>,
+}
+
+/// The camera open to photograph a paper, polled by the UI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoView {
+    pub running: bool,
+    pub camera_name: Option<String>,
+    pub frames: u64,
+    /// Size the photo will have (the newest frame's), 0 before the first.
+    pub width: u32,
+    pub height: u32,
+    /// The newest frame, small, as a JPEG data URL.
+    pub preview_data_url: Option<String>,
+    pub error: Option<IpcError>,
+}
+
+/// A photo just taken: JPEG bytes for the add form or the document's
+/// attachments (not stored yet; the citizen decides).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapturedPhotoView {
+    pub mime: String,
+    pub data_base64: String,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: u64,
+}
+
 /// The city's public keys and revocation list as cached on this device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrustStatusView {
