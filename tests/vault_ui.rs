@@ -63,6 +63,18 @@ async fn add_view_edit_search_and_delete_documents() -> Result<()> {
         add_other(&h, "Giấy khai sinh (bản sao)").await?;
         ensure!(h.count(".document-card").await? == 2);
 
+        // The camera button exists only where there is a camera; this
+        // app was given none (the photo test below gives it one).
+        h.click("#add-document").await?;
+        let camera = if has_real_camera() { "ready" } else { "none" };
+        h.wait(&format!(".camera-photo[data-camera='{camera}']"))
+            .await?;
+        ensure!(
+            h.count("#photo-camera").await? == usize::from(camera == "ready"),
+            "camera button shown without a camera"
+        );
+        h.click("#doc-cancel").await?;
+
         // A form error is shown inline at its field, and nothing is lost.
         h.click("#add-document").await?;
         h.type_into("#doc-number", "12345").await?;
@@ -153,6 +165,88 @@ async fn add_view_edit_search_and_delete_documents() -> Result<()> {
             .await?;
         wait_count(&h, ".document-card", 1).await?;
         h.wait(".document-card img.doc-photo").await?;
+        Ok(())
+    }
+    .await;
+    h.finish(r).await
+}
+
+/// Whether this machine has a webcam (CI machines have none).
+fn has_real_camera() -> bool {
+    cds_camera::list_cameras().is_ok_and(|c| !c.is_empty())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn photos_from_the_camera_in_the_add_form_and_a_documents_detail() -> Result<()> {
+    // The machine has no camera: the app is given image files to play as
+    // one (`CDS_CAMERA_FILES`), a photo and a QR code, so the photo path
+    // and the QR scanner run through the real window exactly as with a
+    // webcam, from the camera's frames onwards.
+    let frames = tempfile::Builder::new()
+        .prefix("cds-e2e-camera-")
+        .tempdir()?;
+    let code = frames.path().join("code.png");
+    cds_qr::render::render_image("https://dichvucong.danang.gov.vn/dat-lich", 8)?.save(&code)?;
+    let files = std::env::join_paths([sample_photo(), code])?
+        .into_string()
+        .map_err(|_| anyhow::anyhow!("non-UTF-8 temp path"))?;
+    let options = AppOptions {
+        env: vec![("CDS_CAMERA_FILES".into(), files)],
+        ..Default::default()
+    };
+    let mut h = Harness::start_with("camera", BackendPlan::Later, options).await?;
+    let r = async {
+        // In the add form: preview, take, shown as the chosen photo with
+        // its thumbnail, stored only on save.
+        h.fill_cccd_form(&AN).await?;
+        h.wait(".camera-photo[data-camera='ready']").await?;
+        h.click("#photo-camera").await?;
+        h.wait("#photo-preview").await?;
+        h.click("#photo-take").await?;
+        h.wait("#doc-photo-chosen[data-source='camera'] img.photo-thumb")
+            .await?;
+        h.wait_text("#doc-photo-chosen", "Ảnh chụp").await?;
+        ensure!(h.count("#photo-preview").await? == 0, "camera still open");
+        // A picked file replaces the photo, and the other way round.
+        h.choose_file("#doc-photo", &sample_photo()).await?;
+        h.wait("#doc-photo-chosen[data-source='file']").await?;
+        h.click("#photo-camera").await?;
+        h.wait("#photo-preview").await?;
+        h.click("#photo-take").await?;
+        h.wait("#doc-photo-chosen[data-source='camera']").await?;
+        h.click("#doc-save").await?;
+        h.wait_text(".document-card .doc-name", AN.name).await?;
+        h.wait(".document-card[data-kind='cccd'] img.doc-photo")
+            .await?;
+
+        // In the detail: the photo is a JPEG attachment with a thumbnail.
+        open_document(&h, AN.name).await?;
+        wait_count(&h, ".attachment", 1).await?;
+        h.wait(".attachment[data-mime='image/jpeg'] img.attachment-thumb")
+            .await?;
+        h.wait_text(".attachment .attachment-name", "Ảnh chụp")
+            .await?;
+        // Cancel frees the camera and adds nothing; take adds at once.
+        h.click("#photo-camera").await?;
+        h.wait("#photo-preview").await?;
+        h.click("#photo-cancel").await?;
+        h.wait_gone("#photo-preview").await?;
+        h.click("#photo-camera").await?;
+        h.wait("#photo-preview").await?;
+        h.click("#photo-take").await?;
+        wait_count(&h, ".attachment[data-mime='image/jpeg']", 2).await?;
+
+        // The QR scanner reads the code from the same camera.
+        h.click("#nav-more").await?;
+        h.click("#more-scan").await?;
+        h.click("#scan-camera").await?;
+        h.wait_text("#url-host", "dichvucong.danang.gov.vn").await?;
+
+        // Both photos are in the vault, not just on screen.
+        h.restart_app().await?;
+        h.click("#nav-documents").await?;
+        open_document(&h, AN.name).await?;
+        wait_count(&h, ".attachment[data-mime='image/jpeg']", 2).await?;
         Ok(())
     }
     .await;

@@ -390,6 +390,18 @@ impl Harness {
     /// Fills the add-document form for a CCCD (open on the documents page)
     /// and saves it; `photo` is attached when given.
     pub async fn add_cccd(&self, c: &Cccd<'_>, photo: Option<&Path>) -> Result<()> {
+        self.fill_cccd_form(c).await?;
+        if let Some(p) = photo {
+            self.choose_file("#doc-photo", p).await?;
+            self.wait("#doc-photo-chosen").await?;
+        }
+        self.click("#doc-save").await?;
+        self.wait_text(".document-card .doc-name", c.name).await?;
+        Ok(())
+    }
+
+    /// Opens the add form and fills in a CCCD, without saving.
+    pub async fn fill_cccd_form(&self, c: &Cccd<'_>) -> Result<()> {
         self.click("#nav-documents").await?;
         self.click("#add-document").await?;
         self.wait("#document-form").await?;
@@ -409,12 +421,6 @@ impl Harness {
         .await?;
         self.type_into("#doc-field-issue_date", "10/04/2021")
             .await?;
-        if let Some(p) = photo {
-            self.choose_file("#doc-photo", p).await?;
-            self.wait("#doc-photo-chosen").await?;
-        }
-        self.click("#doc-save").await?;
-        self.wait_text(".document-card .doc-name", c.name).await?;
         Ok(())
     }
 

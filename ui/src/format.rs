@@ -161,6 +161,27 @@ pub fn today() -> Ymd {
     )
 }
 
+/// The file name of a photo taken now: `<prefix> 2026-11-29 10.45.07.jpg`
+/// in local time (dots, not colons: colons are not allowed in file names
+/// on Windows, where an exported attachment may end up). Browser only.
+pub fn photo_file_name(prefix: &str) -> String {
+    let now = js_sys::Date::new_0();
+    photo_name_at(
+        prefix,
+        (
+            now.get_full_year() as i32,
+            now.get_month() + 1,
+            now.get_date(),
+        ),
+        (now.get_hours(), now.get_minutes(), now.get_seconds()),
+    )
+}
+
+/// [`photo_file_name`] at a given local date and time.
+pub fn photo_name_at(prefix: &str, (y, m, d): Ymd, (hh, mm, ss): (u32, u32, u32)) -> String {
+    format!("{prefix} {y:04}-{m:02}-{d:02} {hh:02}.{mm:02}.{ss:02}.jpg")
+}
+
 /// An RFC 3339 time shown as local `dd/mm/yyyy hh:mm`. Browser only;
 /// falls back to the date part when the JS `Date` cannot parse it.
 pub fn local_date_time(rfc3339: &str) -> String {
@@ -194,6 +215,15 @@ mod tests {
     use super::*;
 
     const TODAY: Ymd = (2026, 3, 15);
+
+    #[test]
+    fn photo_names_sort_by_time_and_avoid_colons() {
+        let a = photo_name_at("Ảnh chụp", (2026, 3, 5), (9, 7, 2));
+        assert_eq!(a, "Ảnh chụp 2026-03-05 09.07.02.jpg");
+        let b = photo_name_at("Ảnh chụp", (2026, 3, 5), (10, 0, 0));
+        assert!(a < b);
+        assert!(!a.contains(':'));
+    }
 
     #[test]
     fn dob_in_vietnamese_order_becomes_iso() {

@@ -474,6 +474,12 @@ texts! {
     TextTitle => "Mã QR chứa văn bản", "The QR code holds text";
     UnreadableTitle => "Không hiển thị được nội dung mã", "The code's content cannot be shown";
     CameraNone => "Không tìm thấy camera. Hãy chọn một ảnh có mã QR.", "No camera found. Pick a picture with a QR code instead.";
+    PhotoCamera => "Chụp ảnh bằng camera", "Take a photo with the camera";
+    PhotoTake => "Chụp", "Take the photo";
+    PhotoOpening => "Đang mở camera…", "Opening the camera…";
+    PhotoAim => "Đặt giấy tờ phẳng, đủ sáng, lấp đầy khung hình.", "Lay the paper flat in good light and fill the frame.";
+    PhotoTaken => "Ảnh chụp", "Photo";
+    PhotoTakenNote => "Ảnh sẽ được lưu khi bạn bấm Lưu.", "The photo is stored when you press Save.";
     MoreQr => "Mã QR công dân", "Citizen QR";
     MoreQrDesc => "Xuất trình và làm mới mã QR của bạn", "Show and refresh your QR code";
     MoreScan => "Quét mã QR", "Scan a QR code";

@@ -10,8 +10,8 @@
 //! `ErrorKind::Internal` with the best description we can get.
 
 use cds_view::{
-    ActivateInput, CameraView, MyQrView, QrCodeView, QrDisclosure, ScanImageInput, ScanResultView,
-    TrustStatusView,
+    ActivateInput, CameraAvailabilityView, CameraView, CapturedPhotoView, MyQrView, PhotoView,
+    QrCodeView, QrDisclosure, ScanImageInput, ScanResultView, TrustStatusView,
 };
 use cds_view::{
     AppStatus, ApplicationView, AttachmentView, BackupInput, BackupProgress, BackupSummaryView,
@@ -323,4 +323,20 @@ pub async fn camera_status() -> Result<CameraView, IpcError> {
 
 pub async fn camera_stop() -> Result<(), IpcError> {
     call("camera_stop", no_args()).await
+}
+
+pub async fn camera_available() -> Result<CameraAvailabilityView, IpcError> {
+    call("camera_available", no_args()).await
+}
+
+pub async fn photo_start() -> Result<PhotoView, IpcError> {
+    call("photo_start", no_args()).await
+}
+
+pub async fn photo_status() -> Result<PhotoView, IpcError> {
+    call("photo_status", no_args()).await
+}
+
+pub async fn photo_take() -> Result<CapturedPhotoView, IpcError> {
+    call("photo_take", no_args()).await
 }

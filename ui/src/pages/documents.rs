@@ -3,6 +3,7 @@
 //! and the add/edit form generated from the per-kind field schema.
 
 use crate::app::use_app;
+use crate::components::camera_photo::CameraPhoto;
 use crate::components::feedback::{ErrorBox, Loading};
 use crate::components::icons::{icon, Icon};
 use crate::format::{file_size, iso_to_display, local_date_time, today};
@@ -45,6 +46,12 @@ impl FormError {
     }
 }
 
+/// Bytes encoded by a base64 string (padding taken off).
+fn base64_len(b64: &str) -> u64 {
+    let pad = b64.bytes().rev().take_while(|&c| c == b'=').count() as u64;
+    (b64.len() as u64 / 4 * 3).saturating_sub(pad)
+}
+
 /// The element id of a field key, including the file picker.
 fn element_id(key: &str) -> String {
     match key {
@@ -71,6 +78,9 @@ pub struct DocDraft {
     /// The picked file. Only the handle is kept: its bytes are read when
     /// "save" is pressed. A JS object, hence a thread-local signal.
     pub file: RwSignal<Option<web_sys::File>, LocalStorage>,
+    /// A photo taken with the camera instead of a picked file (never both):
+    /// kept here, not in the vault, until "save".
+    pub photo: RwSignal<Option<NewAttachmentInput>>,
     pub saving: RwSignal<bool>,
     pub error: RwSignal<Option<FormError>>,
     /// A success message shown above the list ("saved", "deleted").
@@ -90,6 +100,7 @@ impl DocDraft {
             values: RwSignal::new(BTreeMap::new()),
             custom: RwSignal::new(Vec::new()),
             file: RwSignal::new_local(None),
+            photo: RwSignal::new(None),
             saving: RwSignal::new(false),
             error: RwSignal::new(None),
             notice: RwSignal::new(None),
@@ -106,6 +117,7 @@ impl DocDraft {
         self.values.set(BTreeMap::new());
         self.custom.set(Vec::new());
         self.file.set(None);
+        self.photo.set(None);
         self.error.set(None);
         self.editing.set(None);
     }
@@ -610,6 +622,20 @@ fn DocumentDetail(id: String) -> impl IntoView {
         });
     };
 
+    // A photo taken here is stored at once, like a picked file.
+    let on_photo = move |a: NewAttachmentInput| {
+        error.set(None);
+        busy.set(true);
+        spawn_local(async move {
+            let r = ipc::add_attachment(&id.get_value(), &a).await;
+            busy.set(false);
+            match r {
+                Ok(_) => d.changed(),
+                Err(e) => error.set(Some(ctx.explain(e))),
+            }
+        });
+    };
+
     let body = move || match doc.get() {
         None => view! { <Loading /> }.into_any(),
         Some(Err(err)) => view! { <ErrorBox err=err /> }.into_any(),
@@ -709,6 +735,7 @@ fn DocumentDetail(id: String) -> impl IntoView {
                             on:change=on_attach
                         />
                         <p class="hint">{move || i18n.t(K::HintPhoto)}</p>
+                        <CameraPhoto on_taken=on_photo />
                     </div>
                     <div class="form-actions">
                         <button
@@ -1019,11 +1046,22 @@ fn DocumentForm() -> impl IntoView {
                 .set(Some(FormError::Client(k, "attachment".to_owned())));
             return;
         }
+        d.photo.set(None);
         d.file.set(Some(file));
+    };
+
+    let on_photo = move |a: NewAttachmentInput| {
+        d.error.set(None);
+        d.file.set(None);
+        if let Some(input) = file_input.get() {
+            input.set_value("");
+        }
+        d.photo.set(Some(a));
     };
 
     let remove_file = move |_| {
         d.file.set(None);
+        d.photo.set(None);
         if let Some(input) = file_input.get() {
             input.set_value("");
         }
@@ -1085,6 +1123,7 @@ fn DocumentForm() -> impl IntoView {
         };
         d.error.set(None);
         let file = d.file.get_untracked();
+        let photo = d.photo.get_untracked();
         let editing = d.editing.get_untracked();
         d.saving.set(true);
         spawn_local(async move {
@@ -1102,7 +1141,7 @@ fn DocumentForm() -> impl IntoView {
                         return fail(FormError::Client(K::ErrFileRead, "attachment".to_owned()))
                     }
                 },
-                None => None,
+                None => photo,
             };
             let profile_id = match ctx.profile.get_untracked() {
                 Some(p) => p,
@@ -1256,16 +1295,48 @@ fn DocumentForm() -> impl IntoView {
                     on:change=on_file
                 />
                 <p id="doc-photo-hint" class="hint">{move || i18n.t(K::HintPhoto)}</p>
+                <CameraPhoto on_taken=on_photo />
                 {move || {
-                    d.file
-                        .with(|f| f.as_ref().map(|f| (f.name(), f.size() as u64)))
-                        .map(|(name, size)| {
+                    let picked = d
+                        .file
+                        .with(|f| f.as_ref().map(|f| (f.name(), f.size() as u64, None)));
+                    let taken = move || {
+                        d.photo.with(|p| {
+                            p.as_ref().map(|p| {
+                                (
+                                    p.file_name.clone(),
+                                    base64_len(&p.data_base64),
+                                    Some(format!("data:{};base64,{}", p.mime, p.data_base64)),
+                                )
+                            })
+                        })
+                    };
+                    picked
+                        .or_else(taken)
+                        .map(|(name, size, thumb)| {
+                            let source = if thumb.is_some() { "camera" } else { "file" };
+                            let from_camera = thumb.is_some();
                             view! {
-                                <p class="file-chosen" id="doc-photo-chosen">
-                                    {icon(Icon::File)}
+                                <p class="file-chosen" id="doc-photo-chosen" data-source=source>
+                                    {match thumb {
+                                        Some(src) => {
+                                            view! { <img class="photo-thumb" src=src alt="" /> }
+                                                .into_any()
+                                        }
+                                        None => icon(Icon::File).into_any(),
+                                    }}
                                     <span>
                                         {move || i18n.t(K::FileChosen)} ": " <strong>{name}</strong>
                                         " (" {move || file_size(size, i18n.lang())} ")"
+                                        {from_camera
+                                            .then(|| {
+                                                view! {
+                                                    <br />
+                                                    <span class="hint">
+                                                        {move || i18n.t(K::PhotoTakenNote)}
+                                                    </span>
+                                                }
+                                            })}
                                     </span>
                                     <button
                                         type="button"
@@ -1366,6 +1437,16 @@ mod tests {
             Some("1990-09-05")
         );
         assert!(out.values().all(|x| !x.is_empty()));
+    }
+
+    #[test]
+    fn base64_length_is_the_decoded_size() {
+        use base64::Engine as _;
+        for n in 0..10 {
+            let data = vec![7u8; n];
+            let b64 = base64::engine::general_purpose::STANDARD.encode(&data);
+            assert_eq!(base64_len(&b64), n as u64, "{b64}");
+        }
     }
 
     #[test]
