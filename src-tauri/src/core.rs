@@ -431,7 +431,7 @@ impl AppCore {
     ) -> Result<Vec<DocumentSummaryView>, IpcError> {
         self.with(|v| {
             let list = v.list_documents(profile_id)?;
-            Ok(list.into_iter().map(|s| summary_view(v, s)).collect())
+            Ok(list.iter().map(|s| summary_view(s)).collect())
         })
     }
 
@@ -441,12 +441,12 @@ impl AppCore {
         query: &str,
     ) -> Result<Vec<DocumentSummaryView>, IpcError> {
         self.with(|v| {
-            let list = if query.trim().is_empty() {
-                v.list_documents(profile_id)?
-            } else {
-                v.search_documents(profile_id, query)?
-            };
-            Ok(list.into_iter().map(|s| summary_view(v, s)).collect())
+            if query.trim().is_empty() {
+                let list = v.list_documents(profile_id)?;
+                return Ok(list.iter().map(|s| summary_view(s)).collect());
+            }
+            let list = v.search_documents(profile_id, query)?;
+            Ok(list.iter().map(summary_view).collect())
         })
     }
 
@@ -572,7 +572,7 @@ impl AppCore {
     pub fn application_documents(&self, key: &str) -> Result<Vec<DocumentSummaryView>, IpcError> {
         self.with(|v| {
             let list = v.application_documents(key)?;
-            Ok(list.into_iter().map(|s| summary_view(v, s)).collect())
+            Ok(list.iter().map(summary_view).collect())
         })
     }
 
@@ -1021,36 +1021,21 @@ fn document_view(d: cds_vault::Document) -> DocumentView {
     }
 }
 
-/// A list entry, with the date of birth and a picture for the card (read
-/// from the document only when it has attachments or a birth date to show).
-fn summary_view(v: &Vault, s: cds_vault::DocumentSummary) -> DocumentSummaryView {
-    let full = v.get_document(&s.id).ok();
-    let date_of_birth = full
-        .as_ref()
-        .and_then(|d| d.fields.get("date_of_birth").cloned())
-        .unwrap_or_default();
-    let (thumbnail_id, has_pdf) = match &full {
-        Some(d) => (
-            d.attachments
-                .iter()
-                .find(|a| a.has_thumbnail)
-                .map(|a| a.id.clone()),
-            d.attachments.iter().any(|a| a.mime == "application/pdf"),
-        ),
-        None => (None, false),
-    };
+/// A list entry. Everything comes from the vault's summary (cached), so a
+/// listing of 10,000 documents never opens each document again.
+fn summary_view(s: &cds_vault::DocumentSummary) -> DocumentSummaryView {
     DocumentSummaryView {
-        id: s.id,
-        profile_id: s.profile_id,
+        id: s.id.clone(),
+        profile_id: s.profile_id.clone(),
         kind: s.kind,
-        title: s.title,
-        number: s.number,
-        date_of_birth,
-        expiry_date: s.expiry_date,
+        title: s.title.clone(),
+        number: s.number.clone(),
+        date_of_birth: s.date_of_birth.clone().unwrap_or_default(),
+        expiry_date: s.expiry_date.clone(),
         attachment_count: s.attachment_count,
-        thumbnail_id,
-        has_pdf,
-        updated_at: s.updated_at,
+        thumbnail_id: s.thumbnail_id.clone(),
+        has_pdf: s.has_pdf,
+        updated_at: s.updated_at.clone(),
     }
 }
 

@@ -374,6 +374,7 @@ impl Vault {
             .list_documents(None)?
             .into_iter()
             .filter(|d| ids.contains(&d.id))
+            .map(|d| DocumentSummary::clone(&d))
             .collect())
     }
 

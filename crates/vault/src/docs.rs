@@ -5,6 +5,7 @@ use ring::rand::SystemRandom;
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, Row, TransactionBehavior};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::crypto::{LookupKey, Place, VaultKey};
 use crate::error::db;
@@ -121,7 +122,11 @@ pub(crate) fn rewrite_doc_body(
 }
 
 /// The summary shown in lists, from a checked body.
-fn summary(id: String, body: &DocBody) -> Result<DocumentSummary, VaultError> {
+fn summary(
+    id: String,
+    body: &DocBody,
+    attachments: &[AttachmentMeta],
+) -> Result<DocumentSummary, VaultError> {
     Ok(DocumentSummary {
         profile_id: body.profile_id.clone(),
         kind: body.kind,
@@ -133,9 +138,15 @@ fn summary(id: String, body: &DocBody) -> Result<DocumentSummary, VaultError> {
             .unwrap_or_default(),
         number: body.fields.get("number").cloned().unwrap_or_default(),
         expiry_date: body.fields.get("expiry_date").cloned(),
+        date_of_birth: body.fields.get("date_of_birth").cloned(),
         attachment_count: u32::try_from(body.attachments.len()).map_err(|_| {
             VaultError::Corrupt(format!("document {id} lists too many attachments"))
         })?,
+        thumbnail_id: attachments
+            .iter()
+            .find(|a| a.has_thumbnail)
+            .map(|a| a.id.clone()),
+        has_pdf: attachments.iter().any(|a| a.mime == "application/pdf"),
         updated_at: body.updated_at.clone(),
         id,
     })
@@ -150,9 +161,16 @@ fn summary_of(doc: &Document) -> Result<DocumentSummary, VaultError> {
         title: doc.title().to_owned(),
         number: doc.number().to_owned(),
         expiry_date: doc.fields.get("expiry_date").cloned(),
+        date_of_birth: doc.fields.get("date_of_birth").cloned(),
         attachment_count: u32::try_from(doc.attachments.len()).map_err(|_| {
             VaultError::Corrupt(format!("document {} lists too many attachments", doc.id))
         })?,
+        thumbnail_id: doc
+            .attachments
+            .iter()
+            .find(|a| a.has_thumbnail)
+            .map(|a| a.id.clone()),
+        has_pdf: doc.attachments.iter().any(|a| a.mime == "application/pdf"),
         updated_at: doc.updated_at.clone(),
     })
 }
@@ -162,7 +180,9 @@ fn summary_of(doc: &Document) -> Result<DocumentSummary, VaultError> {
 pub(crate) struct CachedDoc {
     created_at: String,
     rowid: i64,
-    summary: DocumentSummary,
+    /// Shared with every listing handed out: a listing is a copy of
+    /// pointers, not of 10,000 × 6 strings (see `list_documents`).
+    summary: Arc<DocumentSummary>,
 }
 
 impl CachedDoc {
@@ -428,7 +448,7 @@ impl Vault {
             let entry = CachedDoc {
                 created_at: d.created_at.clone(),
                 rowid,
-                summary: summary_of(d)?,
+                summary: Arc::new(summary_of(d)?),
             };
             let at = docs.partition_point(|e| CachedDoc::order(e, &entry).is_lt());
             docs.insert(at, entry);
@@ -479,7 +499,7 @@ impl Vault {
             if e.created_at != d.created_at {
                 return Err(not_found("document", id));
             }
-            e.summary = summary_of(d)?;
+            e.summary = Arc::new(summary_of(d)?);
             Ok(())
         });
     }
@@ -695,12 +715,15 @@ impl Vault {
     ///
     /// Served from the summary cache (see the crate docs, "Summary cache"):
     /// the first call after opening (or after a change the cache could not
-    /// follow) decrypts and checks every document; later calls clone the
-    /// cached summaries.
+    /// follow) decrypts and checks every document; later calls copy
+    /// pointers to the cached summaries. The summaries are immutable
+    /// snapshots, shared (`Arc`) rather than cloned: cloning 10,000
+    /// summaries meant 60,000 string allocations, about 6 ms on an idle
+    /// machine and 16 ms on a busy one, for data the caller only reads.
     pub fn list_documents(
         &self,
         profile_id: Option<&str>,
-    ) -> Result<Vec<DocumentSummary>, VaultError> {
+    ) -> Result<Vec<Arc<DocumentSummary>>, VaultError> {
         if !self.cache_is_fresh() {
             // Stamp first: a change made while reading is then seen as stale.
             let total_changes = self.conn.total_changes();
@@ -711,7 +734,7 @@ impl Vault {
                 .map(|(created_at, rowid, summary, _)| CachedDoc {
                     created_at,
                     rowid,
-                    summary,
+                    summary: Arc::new(summary),
                 })
                 .collect();
             *self.doc_cache.borrow_mut() = Some(DocCache {
@@ -731,7 +754,7 @@ impl Vault {
         out.extend(
             docs.iter()
                 .filter(|e| profile_id.is_none_or(|p| p == e.summary.profile_id))
-                .map(|e| e.summary.clone()),
+                .map(|e| Arc::clone(&e.summary)),
         );
         Ok(out)
     }
@@ -785,7 +808,20 @@ impl Vault {
                 continue;
             }
             let rowid: i64 = r.get(5).map_err(db)?;
-            out.push((body.created_at.clone(), rowid, summary(id, &body)?, body));
+            // Only documents with attachments cost a second query: the
+            // card's picture and PDF mark come from the attachments'
+            // sealed metadata, checked against the body's list.
+            let atts = if body.attachments.is_empty() {
+                Vec::new()
+            } else {
+                self.attachments_of(&id, &body)?
+            };
+            out.push((
+                body.created_at.clone(),
+                rowid,
+                summary(id, &body, &atts)?,
+                body,
+            ));
         }
         // Stable and already by rowid DESC: ties keep that order.
         out.sort_by(|a, b| b.0.cmp(&a.0));
@@ -820,24 +856,10 @@ impl Vault {
         Ok(out)
     }
 
-    /// One document with its attachments' metadata. The attachment rows
-    /// must be exactly those its sealed body lists: a missing, extra, moved
-    /// or copied row is [`VaultError::Tampered`].
-    pub fn get_document(&self, id: &str) -> Result<Document, VaultError> {
-        let body = {
-            let mut stmt = self
-                .conn
-                .prepare_cached(&format!(
-                    "SELECT {DOC_COLUMNS} FROM documents WHERE id = ?1"
-                ))
-                .map_err(db)?;
-            let mut rows = stmt.query([id]).map_err(db)?;
-            let r = rows
-                .next()
-                .map_err(db)?
-                .ok_or_else(|| not_found("document", id))?;
-            open_doc_row(&self.key, r)?.1
-        };
+    /// The metadata of document `id`'s attachments, in the order its sealed
+    /// body lists them. The attachment rows must be exactly those listed: a
+    /// missing, extra, moved or copied row is [`VaultError::Tampered`].
+    fn attachments_of(&self, id: &str, body: &DocBody) -> Result<Vec<AttachmentMeta>, VaultError> {
         let mut found: HashMap<String, AttachmentMeta> = HashMap::new();
         {
             let mut stmt = self
@@ -879,6 +901,28 @@ impl Vault {
                 .ok_or_else(|| Place::new(T_DOCUMENTS, id, DOC_BODY).tampered())?;
             attachments.push(a);
         }
+        Ok(attachments)
+    }
+
+    /// One document with its attachments' metadata. The attachment rows
+    /// must be exactly those its sealed body lists: a missing, extra, moved
+    /// or copied row is [`VaultError::Tampered`].
+    pub fn get_document(&self, id: &str) -> Result<Document, VaultError> {
+        let body = {
+            let mut stmt = self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT {DOC_COLUMNS} FROM documents WHERE id = ?1"
+                ))
+                .map_err(db)?;
+            let mut rows = stmt.query([id]).map_err(db)?;
+            let r = rows
+                .next()
+                .map_err(db)?
+                .ok_or_else(|| not_found("document", id))?;
+            open_doc_row(&self.key, r)?.1
+        };
+        let attachments = self.attachments_of(id, &body)?;
         Ok(Document {
             id: id.to_owned(),
             profile_id: body.profile_id,
@@ -948,10 +992,10 @@ impl Vault {
             let days_left = (date - today).whole_days();
             if days_left <= within_days {
                 out.push(ExpiryReminder {
-                    document_id: s.id,
-                    profile_id: s.profile_id,
+                    document_id: s.id.clone(),
+                    profile_id: s.profile_id.clone(),
                     kind: s.kind,
-                    title: s.title,
+                    title: s.title.clone(),
                     expiry_date: exp.clone(),
                     days_left,
                 });

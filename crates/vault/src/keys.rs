@@ -1362,7 +1362,7 @@ mod tests {
             .list_documents(None)
             .unwrap()
             .into_iter()
-            .map(|d| d.id)
+            .map(|d| d.id.clone())
             .collect();
         let newest_first: Vec<String> = [5, 3, 2, 0].map(|i| ids[i].clone()).into();
         assert_eq!(listed, newest_first);

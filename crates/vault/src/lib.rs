@@ -123,7 +123,11 @@
 //! [`Vault::application_documents`]) are served from an in-memory list of
 //! decrypted [`DocumentSummary`]s (each with its *sealed* profile id, its
 //! `created_at` and rowid for the order), built on the first listing by
-//! opening and checking every document as described above. Every write
+//! opening and checking every document (and, for documents with
+//! attachments, their sealed metadata, for the card's thumbnail and PDF
+//! mark) as described above. Listings hand out the cached summaries as
+//! shared, immutable `Arc`s: a listing of 10,000 documents copies pointers
+//! (about 0.2 ms) instead of 60,000 strings. Every write
 //! that changes what is listed (adding, updating or deleting a document or
 //! an attachment) updates the cache from the row it just wrote and
 //! re-authenticated; profile writes keep it (summaries do not depend on
@@ -522,7 +526,8 @@ impl Document {
     }
 }
 
-/// A document as listed: no attachments, no field map.
+/// A document as listed: no attachment bytes, no field map; everything a
+/// list card shows, so a listing never opens each document again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocumentSummary {
     pub id: String,
@@ -533,7 +538,13 @@ pub struct DocumentSummary {
     /// The document number, or `""`.
     pub number: String,
     pub expiry_date: Option<String>,
+    /// ISO date, for the documents that have one (ID cards, passports…).
+    pub date_of_birth: Option<String>,
     pub attachment_count: u32,
+    /// The first attachment that has a thumbnail (the card's picture).
+    pub thumbnail_id: Option<String>,
+    /// Whether any attachment is a PDF (the card shows a PDF mark).
+    pub has_pdf: bool,
     pub updated_at: String,
 }
 

@@ -172,7 +172,7 @@ fn documents_list_newest_first_and_unknown_ids_are_not_found() {
         .list_documents(None)
         .unwrap()
         .into_iter()
-        .map(|d| d.id)
+        .map(|d| d.id.clone())
         .collect();
     assert_eq!(ids, [second.id.clone(), first.id.clone()]);
     assert_eq!(vault.get_document(&second.id).unwrap().attachments.len(), 2);

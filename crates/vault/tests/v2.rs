@@ -504,7 +504,32 @@ fn the_listing_cache_stays_coherent_with_the_file() {
         )
         .unwrap();
     let l = fresh(&v);
-    assert_eq!(l.iter().find(|d| d.id == a.id).unwrap().attachment_count, 1);
+    let listed = l.iter().find(|d| d.id == a.id).unwrap();
+    assert_eq!(listed.attachment_count, 1);
+    // The card's picture and birth date come with the summary (the same
+    // from the cache and from a fresh open, see `fresh`).
+    assert_eq!(listed.thumbnail_id.as_deref(), Some(att.id.as_str()));
+    assert_eq!(
+        listed.date_of_birth,
+        cccd("self").fields.get("date_of_birth").cloned()
+    );
+    assert!(!listed.has_pdf);
+    let pdf = v
+        .add_attachment(
+            &a.id,
+            &NewAttachment {
+                file_name: "ban-sao.pdf".into(),
+                mime: "application/pdf".into(),
+                bytes: b"%PDF-1.7\n...".to_vec(),
+            },
+        )
+        .unwrap();
+    let l = fresh(&v);
+    let listed = l.iter().find(|d| d.id == a.id).unwrap();
+    assert!(listed.has_pdf);
+    assert_eq!(listed.thumbnail_id.as_deref(), Some(att.id.as_str()));
+    v.delete_attachment(&pdf.id).unwrap();
+    assert!(!fresh(&v).iter().find(|d| d.id == a.id).unwrap().has_pdf);
     let mut changed = cccd("self");
     changed
         .fields
@@ -517,14 +542,10 @@ fn the_listing_cache_stays_coherent_with_the_file() {
     assert!(v.list_documents(Some(&kid.id)).unwrap().is_empty());
     fresh(&v);
     v.delete_attachment(&att.id).unwrap();
-    assert_eq!(
-        fresh(&v)
-            .iter()
-            .find(|d| d.id == a.id)
-            .unwrap()
-            .attachment_count,
-        0
-    );
+    let l = fresh(&v);
+    let listed = l.iter().find(|d| d.id == a.id).unwrap();
+    assert_eq!(listed.attachment_count, 0);
+    assert_eq!(listed.thumbnail_id, None);
     v.delete_profile(&kid.id).unwrap();
     fresh(&v);
     v.rotate_key(Some("482915")).unwrap();
