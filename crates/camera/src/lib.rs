@@ -55,6 +55,7 @@ mod frame;
 mod photo;
 mod session;
 mod source;
+mod worker;
 
 #[cfg(feature = "nokhwa")]
 mod desktop;

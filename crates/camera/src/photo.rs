@@ -1,13 +1,12 @@
 //! Taking a photo of a document: a live preview, then one still.
 
 use crate::session::preview_jpeg;
+use crate::worker::{catching, Worker};
 use crate::{CameraError, FrameSource};
 use image::codecs::jpeg::JpegEncoder;
 use image::RgbImage;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::PREVIEW_INTERVAL;
@@ -52,7 +51,6 @@ struct State {
 struct Shared {
     state: Mutex<State>,
     changed: Condvar,
-    stop: AtomicBool,
 }
 
 impl Shared {
@@ -71,7 +69,7 @@ impl Shared {
 /// camera.
 pub struct PhotoSession {
     shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
+    worker: Worker,
     source_name: String,
 }
 
@@ -81,17 +79,22 @@ impl PhotoSession {
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
             changed: Condvar::new(),
-            stop: AtomicBool::new(false),
         });
         let source_name = source.describe();
-        let worker = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name("cds-camera-photo".into())
-            .spawn(move || run(source, &worker))
-            .map_err(|e| CameraError::Thread(e.to_string()))?;
+        let state = Arc::clone(&shared);
+        let worker = Worker::spawn("cds-camera-photo", move |stop| {
+            let error = catching("photo", || capture_loop(source, &state, stop));
+            let mut s = state.lock();
+            if s.status.error.is_none() {
+                s.status.error = error;
+            }
+            s.status.finished = true;
+            drop(s);
+            state.changed.notify_all();
+        })?;
         Ok(PhotoSession {
             shared,
-            thread: Some(thread),
+            worker,
             source_name,
         })
     }
@@ -144,47 +147,18 @@ impl PhotoSession {
 
     /// Stops the camera and waits for the thread (at most one frame).
     pub fn stop(mut self) -> PhotoStatus {
-        self.shutdown();
+        self.worker.stop();
         self.status()
     }
-
-    fn shutdown(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            // `run` catches panics; the status already says what happened.
-            let _ = t.join();
-        }
-    }
 }
 
-impl Drop for PhotoSession {
-    fn drop(&mut self) {
-        self.shutdown();
-    }
-}
-
-fn run(source: Box<dyn FrameSource>, shared: &Shared) {
-    let outcome = catch_unwind(AssertUnwindSafe(|| capture_loop(source, shared)));
-    let error = match outcome {
-        Ok(Ok(())) => None,
-        Ok(Err(e)) => Some((e.kind(), e.to_string())),
-        Err(_) => {
-            let e = CameraError::Thread("the photo thread panicked".into());
-            Some((e.kind(), e.to_string()))
-        }
-    };
-    let mut s = shared.lock();
-    if s.status.error.is_none() {
-        s.status.error = error;
-    }
-    s.status.finished = true;
-    drop(s);
-    shared.changed.notify_all();
-}
-
-fn capture_loop(mut source: Box<dyn FrameSource>, shared: &Shared) -> Result<(), CameraError> {
+fn capture_loop(
+    mut source: Box<dyn FrameSource>,
+    shared: &Shared,
+    stop: &AtomicBool,
+) -> Result<(), CameraError> {
     let mut last_preview: Option<Instant> = None;
-    while !shared.stop.load(Ordering::SeqCst) {
+    while !stop.load(Ordering::SeqCst) {
         let Some(frame) = source.next_photo()? else {
             return Ok(());
         };

@@ -1,13 +1,12 @@
 //! The background scan: pull frames, decode them, publish a status.
 
+use crate::worker::{catching, Worker};
 use crate::{CameraError, Frame, FrameSource};
 use cds_qr::scan::Pipeline;
 use image::codecs::jpeg::JpegEncoder;
 use image::{DynamicImage, GrayImage, ImageBuffer, Pixel, PixelWithColorType};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// The preview is at most this wide (a phone-sized viewfinder; a 640x480
@@ -40,7 +39,6 @@ pub struct ScanStatus {
 struct Shared {
     status: Mutex<ScanStatus>,
     changed: Condvar,
-    stop: AtomicBool,
 }
 
 impl Shared {
@@ -70,12 +68,12 @@ impl Shared {
 /// between are skipped. A list of decoded frames ([`crate::ImageFrames`])
 /// has no clock, so every one of its frames is decoded.
 ///
-/// [`ScanSession::stop`] (and `Drop`) sets a flag checked before every
-/// frame and joins the thread: it returns after at most the frame being
-/// read and decoded.
+/// [`ScanSession::stop`] (and dropping the session) sets a flag checked
+/// before every frame and joins the thread: it returns after at most the
+/// frame being read and decoded.
 pub struct ScanSession {
     shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
+    worker: Worker,
     source_name: String,
 }
 
@@ -94,17 +92,21 @@ impl ScanSession {
         let shared = Arc::new(Shared {
             status: Mutex::new(ScanStatus::default()),
             changed: Condvar::new(),
-            stop: AtomicBool::new(false),
         });
         let source_name = source.describe();
-        let worker = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name("cds-camera-scan".into())
-            .spawn(move || run(source, &worker))
-            .map_err(|e| CameraError::Thread(e.to_string()))?;
+        let state = Arc::clone(&shared);
+        let worker = Worker::spawn("cds-camera-scan", move |stop| {
+            let error = catching("scan", || scan_loop(source, &state, stop));
+            state.update(|s| {
+                if s.error.is_none() {
+                    s.error = error;
+                }
+                s.finished = true;
+            });
+        })?;
         Ok(ScanSession {
             shared,
-            thread: Some(thread),
+            worker,
             source_name,
         })
     }
@@ -135,55 +137,19 @@ impl ScanSession {
     /// Stops the scan and waits for its thread (at most the frame in hand).
     /// Returns the final status.
     pub fn stop(mut self) -> ScanStatus {
-        self.shutdown();
+        self.worker.stop();
         self.status()
     }
-
-    fn shutdown(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            // `run` catches panics, so a join error cannot carry anything
-            // the status does not already say.
-            let _ = t.join();
-        }
-    }
 }
 
-impl Drop for ScanSession {
-    fn drop(&mut self) {
-        self.shutdown();
-    }
-}
-
-fn run(source: Box<dyn FrameSource>, shared: &Shared) {
-    // A panic in a decoder (zxing-cpp is C++ behind FFI) or a source must
-    // end the session with an error, not leave `finished` false forever.
-    let outcome = catch_unwind(AssertUnwindSafe(|| scan_loop(source, shared)));
-    let error = match outcome {
-        Ok(Ok(())) => None,
-        Ok(Err(e)) => Some((e.kind(), e.to_string())),
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            let e = CameraError::Thread(format!("the scan thread panicked: {what}"));
-            Some((e.kind(), e.to_string()))
-        }
-    };
-    shared.update(|s| {
-        if s.error.is_none() {
-            s.error = error;
-        }
-        s.finished = true;
-    });
-}
-
-fn scan_loop(mut source: Box<dyn FrameSource>, shared: &Shared) -> Result<(), CameraError> {
+fn scan_loop(
+    mut source: Box<dyn FrameSource>,
+    shared: &Shared,
+    stop: &AtomicBool,
+) -> Result<(), CameraError> {
     let pipeline = Pipeline::camera();
     let mut last_preview: Option<Instant> = None;
-    while !shared.stop.load(Ordering::SeqCst) {
+    while !stop.load(Ordering::SeqCst) {
         let Some(frame) = source.next_frame()? else {
             return Ok(());
         };
