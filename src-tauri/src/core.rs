@@ -441,12 +441,12 @@ impl AppCore {
         query: &str,
     ) -> Result<Vec<DocumentSummaryView>, IpcError> {
         self.with(|v| {
-            if query.trim().is_empty() {
-                let list = v.list_documents(profile_id)?;
-                return Ok(list.iter().map(|s| summary_view(s)).collect());
-            }
-            let list = v.search_documents(profile_id, query)?;
-            Ok(list.iter().map(summary_view).collect())
+            let list = if query.trim().is_empty() {
+                v.list_documents(profile_id)?
+            } else {
+                v.search_documents(profile_id, query)?
+            };
+            Ok(list.iter().map(|s| summary_view(s)).collect())
         })
     }
 

@@ -429,7 +429,27 @@ pub(crate) fn listing(dir: &Path, n: usize) -> Result<Vec<Timing>> {
         vault_list(&vault)?;
         times.push(t.elapsed());
     }
+    // A search typed without accents, as a citizen would: one keystroke's
+    // worth of work in the app.
+    let query = format!("giay to so {}", n / 2 + 42);
+    let mut search_times = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        let hits = vault
+            .search_documents(None, &query)
+            .map_err(|e| anyhow!("search_documents: {e}"))?;
+        search_times.push(t.elapsed());
+        if hits.is_empty() {
+            bail!("the search {query:?} found nothing");
+        }
+    }
     Ok(vec![
+        Timing {
+            what: format!("search {count} documents, no accents (median of 20)"),
+            value: Some(median_duration(search_times)),
+            target: None,
+            note: String::new(),
+        },
         Timing {
             what: format!("list {count} documents (median of 20)"),
             value: Some(median_duration(times)),

@@ -98,19 +98,7 @@ pub(crate) fn rewrite_doc_body(
     id: &str,
     change: impl FnOnce(&mut DocBody) -> Result<(), VaultError>,
 ) -> Result<(), VaultError> {
-    let mut body = {
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {DOC_COLUMNS} FROM documents WHERE id = ?1"
-            ))
-            .map_err(db)?;
-        let mut rows = stmt.query([id]).map_err(db)?;
-        let r = rows
-            .next()
-            .map_err(db)?
-            .ok_or_else(|| not_found("document", id))?;
-        open_doc_row(key, r)?.1
-    };
+    let mut body = read_doc_body(conn, key, id)?;
     change(&mut body)?;
     let sealed = seal_json(key, rng, &Place::new(T_DOCUMENTS, id, DOC_BODY), &body)?;
     conn.execute(
@@ -122,6 +110,21 @@ pub(crate) fn rewrite_doc_body(
 }
 
 /// The summary shown in lists, from a checked body.
+/// Document `id`'s sealed body, opened and checked.
+fn read_doc_body(conn: &Connection, key: &VaultKey, id: &str) -> Result<DocBody, VaultError> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {DOC_COLUMNS} FROM documents WHERE id = ?1"
+        ))
+        .map_err(db)?;
+    let mut rows = stmt.query([id]).map_err(db)?;
+    let r = rows
+        .next()
+        .map_err(db)?
+        .ok_or_else(|| not_found("document", id))?;
+    Ok(open_doc_row(key, r)?.1)
+}
+
 fn summary(
     id: String,
     body: &DocBody,
@@ -183,6 +186,30 @@ pub(crate) struct CachedDoc {
     /// Shared with every listing handed out: a listing is a copy of
     /// pointers, not of 10,000 × 6 strings (see `list_documents`).
     summary: Arc<DocumentSummary>,
+    /// What a search looks in, folded (see [`search_text`]).
+    folded: Box<str>,
+}
+
+/// What a search looks in: the kind's names in both languages, every field
+/// value and every free field's label and value, folded (lower case, no
+/// diacritics), so "giay khai sinh" finds "Giấy khai sinh".
+fn search_text(
+    kind: DocumentKind,
+    fields: &std::collections::BTreeMap<String, String>,
+    custom_fields: &[(String, String)],
+) -> Box<str> {
+    let mut hay = format!("{} {} ", kind.label_vi(), kind.label_en());
+    for v in fields.values() {
+        hay.push_str(v);
+        hay.push(' ');
+    }
+    for (l, v) in custom_fields {
+        hay.push_str(l);
+        hay.push(' ');
+        hay.push_str(v);
+        hay.push(' ');
+    }
+    crate::text::fold(&hay).into_boxed_str()
 }
 
 impl CachedDoc {
@@ -449,6 +476,7 @@ impl Vault {
                 created_at: d.created_at.clone(),
                 rowid,
                 summary: Arc::new(summary_of(d)?),
+                folded: search_text(d.kind, &d.fields, &d.custom_fields),
             };
             let at = docs.partition_point(|e| CachedDoc::order(e, &entry).is_lt());
             docs.insert(at, entry);
@@ -500,6 +528,7 @@ impl Vault {
                 return Err(not_found("document", id));
             }
             e.summary = Arc::new(summary_of(d)?);
+            e.folded = search_text(d.kind, &d.fields, &d.custom_fields);
             Ok(())
         });
     }
@@ -724,6 +753,17 @@ impl Vault {
         &self,
         profile_id: Option<&str>,
     ) -> Result<Vec<Arc<DocumentSummary>>, VaultError> {
+        self.listed(profile_id, None)
+    }
+
+    /// The cached documents of `profile_id` (or all) whose search text
+    /// holds every one of `words` (none: all), newest first; builds the
+    /// cache first if it is not fresh.
+    fn listed(
+        &self,
+        profile_id: Option<&str>,
+        words: Option<&[String]>,
+    ) -> Result<Vec<Arc<DocumentSummary>>, VaultError> {
         if !self.cache_is_fresh() {
             // Stamp first: a change made while reading is then seen as stale.
             let total_changes = self.conn.total_changes();
@@ -731,9 +771,10 @@ impl Vault {
             let docs = self.all_documents_ordered(None)?;
             let docs = docs
                 .into_iter()
-                .map(|(created_at, rowid, summary, _)| CachedDoc {
+                .map(|(created_at, rowid, summary, body)| CachedDoc {
                     created_at,
                     rowid,
+                    folded: search_text(body.kind, &body.fields, &body.custom_fields),
                     summary: Arc::new(summary),
                 })
                 .collect();
@@ -747,13 +788,14 @@ impl Vault {
         let docs = cache.as_ref().map(|c| &c.docs[..]).unwrap_or_default();
         // Sized up front: growing a 10,000-entry vector would copy it
         // several times over.
-        let mut out = Vec::with_capacity(match profile_id {
-            None => docs.len(),
-            Some(_) => 0,
+        let mut out = Vec::with_capacity(match (profile_id, words) {
+            (None, None) => docs.len(),
+            _ => 0,
         });
         out.extend(
             docs.iter()
                 .filter(|e| profile_id.is_none_or(|p| p == e.summary.profile_id))
+                .filter(|e| words.is_none_or(|w| crate::text::contains_all(&e.folded, w)))
                 .map(|e| Arc::clone(&e.summary)),
         );
         Ok(out)
@@ -835,25 +877,10 @@ impl Vault {
         &self,
         profile_id: Option<&str>,
         query: &str,
-    ) -> Result<Vec<DocumentSummary>, VaultError> {
-        let mut out = Vec::new();
-        for (s, body) in self.all_documents(profile_id)? {
-            let mut hay = format!("{} {} ", s.kind.label_vi(), s.kind.label_en());
-            for v in body.fields.values() {
-                hay.push_str(v);
-                hay.push(' ');
-            }
-            for (l, v) in &body.custom_fields {
-                hay.push_str(l);
-                hay.push(' ');
-                hay.push_str(v);
-                hay.push(' ');
-            }
-            if crate::text::matches(&crate::text::fold(&hay), query) {
-                out.push(s);
-            }
-        }
-        Ok(out)
+    ) -> Result<Vec<Arc<DocumentSummary>>, VaultError> {
+        // Served from the summary cache, like a listing: a search per
+        // keystroke must not decrypt every document again.
+        self.listed(profile_id, Some(&crate::text::query_words(query)))
     }
 
     /// The metadata of document `id`'s attachments, in the order its sealed
@@ -908,20 +935,7 @@ impl Vault {
     /// must be exactly those its sealed body lists: a missing, extra, moved
     /// or copied row is [`VaultError::Tampered`].
     pub fn get_document(&self, id: &str) -> Result<Document, VaultError> {
-        let body = {
-            let mut stmt = self
-                .conn
-                .prepare_cached(&format!(
-                    "SELECT {DOC_COLUMNS} FROM documents WHERE id = ?1"
-                ))
-                .map_err(db)?;
-            let mut rows = stmt.query([id]).map_err(db)?;
-            let r = rows
-                .next()
-                .map_err(db)?
-                .ok_or_else(|| not_found("document", id))?;
-            open_doc_row(&self.key, r)?.1
-        };
+        let body = read_doc_body(&self.conn, &self.key, id)?;
         let attachments = self.attachments_of(id, &body)?;
         Ok(Document {
             id: id.to_owned(),

@@ -24,11 +24,23 @@ pub(crate) fn fold(s: &str) -> String {
 }
 
 /// Whether every word of `query` occurs in `haystack` (both folded).
+#[cfg(test)]
 pub(crate) fn matches(folded_haystack: &str, query: &str) -> bool {
-    let q = fold(query);
-    q.split(' ')
+    contains_all(folded_haystack, &query_words(query))
+}
+
+/// The folded words of a query, folded once for a whole search.
+pub(crate) fn query_words(query: &str) -> Vec<String> {
+    fold(query)
+        .split(' ')
         .filter(|w| !w.is_empty())
-        .all(|w| folded_haystack.contains(w))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether every one of `words` occurs in `folded_haystack`.
+pub(crate) fn contains_all(folded_haystack: &str, words: &[String]) -> bool {
+    words.iter().all(|w| folded_haystack.contains(w.as_str()))
 }
 
 /// The ASCII letter a Latin letter with diacritics is built on (`ấ` → `a`,

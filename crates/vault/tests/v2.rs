@@ -485,6 +485,15 @@ fn the_listing_cache_stays_coherent_with_the_file() {
                 w.list_documents(Some(&p.id)).unwrap()
             );
         }
+        // Searches are served from the same cache: they agree with a
+        // fresh open too.
+        for q in ["nguyen", "binh an", "GIẤY KHAI", "124/2019", "ho chieu", ""] {
+            assert_eq!(
+                v.search_documents(None, q).unwrap(),
+                w.search_documents(None, q).unwrap(),
+                "{q:?}"
+            );
+        }
         listed
     };
     assert!(fresh(&v).is_empty());
@@ -533,9 +542,16 @@ fn the_listing_cache_stays_coherent_with_the_file() {
     let mut changed = cccd("self");
     changed
         .fields
-        .insert("full_name".into(), "Nguyễn Văn Bình An".into());
+        .insert("full_name".into(), "Nguyễn Văn Bình An Khuê".into());
+    assert!(v.search_documents(None, "khue").unwrap().is_empty());
     v.update_document(&a.id, &changed).unwrap();
-    assert!(fresh(&v).iter().any(|d| d.title == "Nguyễn Văn Bình An"));
+    assert!(fresh(&v)
+        .iter()
+        .any(|d| d.title == "Nguyễn Văn Bình An Khuê"));
+    // The cache followed the edit: the new name is found, without accents.
+    let found = v.search_documents(None, "binh an khue").unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, a.id);
     let mut moved = birth_cert("self");
     moved.fields.insert("number".into(), "124/2019".into());
     v.update_document(&b.id, &moved).unwrap();
