@@ -3,8 +3,8 @@
 //! restore into a fresh app, PIN set / lock / unlock, and the PIN fallback
 //! when the OS keyring is unavailable.
 
-use anyhow::{ensure, Result};
-use cds_e2e::{sample_photo, AppOptions, BackendPlan, Cccd, Harness};
+use anyhow::{ensure, Context, Result};
+use cds_e2e::{answer_file_dialog, sample_photo, AppOptions, BackendPlan, Cccd, Harness};
 use std::time::Duration;
 
 const AN: Cccd<'static> = Cccd {
@@ -253,6 +253,22 @@ async fn photos_from_the_camera_in_the_add_form_and_a_documents_detail() -> Resu
     h.finish(r).await
 }
 
+/// Waits until the field `css` holds `want`.
+async fn wait_value(h: &Harness, css: &str, want: &str) -> Result<()> {
+    let deadline = std::time::Instant::now() + cds_e2e::UI_TIMEOUT;
+    loop {
+        let got = h.value_of(css).await?;
+        if got == want {
+            return Ok(());
+        }
+        ensure!(
+            std::time::Instant::now() < deadline,
+            "`{css}` holds {got:?}, expected {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
 async fn wait_count(h: &Harness, css: &str, n: usize) -> Result<()> {
     let deadline = std::time::Instant::now() + cds_e2e::UI_TIMEOUT;
     loop {
@@ -284,9 +300,12 @@ async fn backup_export_then_restore_into_a_fresh_app() -> Result<()> {
         // A sensible default path is offered.
         let default = source.value_of("#export-path").await?;
         ensure!(default.ends_with(".cdsbackup"), "default path {default:?}");
-        source
-            .type_into("#export-path", &backup.display().to_string())
-            .await?;
+        // The desktop's own save dialog chooses where (a name without an
+        // extension gets `.cdsbackup`).
+        std::fs::create_dir_all(backup.parent().context("backup folder")?)?;
+        source.click("#export-browse").await?;
+        answer_file_dialog("Save the backup", &backup.with_extension(""), true).await?;
+        wait_value(&source, "#export-path", &backup.display().to_string()).await?;
         source
             .type_into("#export-pass", "mật khẩu dài 2026")
             .await?;
@@ -327,9 +346,10 @@ async fn backup_export_then_restore_into_a_fresh_app() -> Result<()> {
         target.wait("#documents-empty").await?;
         target.click("#nav-more").await?;
         target.click("#more-backup").await?;
-        target
-            .type_into("#import-path", &backup.display().to_string())
-            .await?;
+        // The open dialog picks the file.
+        target.click("#import-browse").await?;
+        answer_file_dialog("Choose a backup", &backup, false).await?;
+        wait_value(&target, "#import-path", &backup.display().to_string()).await?;
         target.type_into("#import-pass", "sai mật khẩu rồi").await?;
         target.click("#import-start").await?;
         target

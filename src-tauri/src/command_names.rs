@@ -46,4 +46,5 @@ pub const COMMANDS: &[&str] = &[
     "photo_start",
     "photo_status",
     "photo_take",
+    "choose_backup_file",
 ];

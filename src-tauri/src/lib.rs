@@ -8,6 +8,8 @@
 
 pub mod config;
 pub mod core;
+#[cfg(desktop)]
+pub mod dialogs;
 include!("command_names.rs");
 
 use cds_view::{
@@ -333,6 +335,40 @@ async fn photo_take(core: Core<'_>) -> Result<CapturedPhotoView, IpcError> {
     blocking(&core, |c| c.photo_take()).await
 }
 
+/// Lets the citizen choose the backup file with the desktop's own dialog:
+/// where to save it (export) or which one to open (import), starting from
+/// `current`, the path in the form (or the default). `None`: cancelled.
+#[tauri::command]
+async fn choose_backup_file(
+    app: tauri::AppHandle,
+    op: BackupOp,
+    current: String,
+) -> Result<Option<String>, IpcError> {
+    #[cfg(desktop)]
+    {
+        let start = if current.trim().is_empty() {
+            default_backup_path(app)
+        } else {
+            current
+        };
+        // The dialog blocks until it closes: never on the main thread.
+        let chosen = tauri::async_runtime::spawn_blocking(move || {
+            dialogs::choose_backup(op, std::path::Path::new(&start))
+        })
+        .await
+        .map_err(|e| IpcError::new(ErrorKind::Internal, format!("file dialog failed: {e}")))?;
+        Ok(chosen.map(|p| p.display().to_string()))
+    }
+    #[cfg(not(desktop))]
+    {
+        let _ = (app, op, current);
+        Err(IpcError::new(
+            ErrorKind::Internal,
+            "no file dialog on this platform yet: type the path",
+        ))
+    }
+}
+
 /// Starts the app. Configuration comes from flags and `CDS_*` variables
 /// (see [`config`]); a bad flag is reported on stderr and the process exits.
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
@@ -421,6 +457,7 @@ pub fn run() {
             photo_start,
             photo_status,
             photo_take,
+            choose_backup_file,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

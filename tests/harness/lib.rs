@@ -597,6 +597,54 @@ pub fn sample_photo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../assets/icon.png")
 }
 
+/// Answers the app's native file dialog (GTK) the way a person would: finds
+/// the dialog window by (part of) its title on the test's X display, gives
+/// it the keyboard, types `path` and presses Enter. `replace_name`: select
+/// the name field's text first (a save dialog offers a name). Uses xdotool
+/// (XTEST), so GTK sees real key presses.
+pub async fn answer_file_dialog(title: &str, path: &Path, replace_name: bool) -> Result<()> {
+    let deadline = std::time::Instant::now() + UI_TIMEOUT;
+    let id = loop {
+        let out = std::process::Command::new("xdotool")
+            .args(["search", "--onlyvisible", "--name", title])
+            .output()
+            .context("running xdotool (apt install xdotool)")?;
+        let found = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .map(str::to_owned);
+        if let Some(id) = found.filter(|l| !l.trim().is_empty()) {
+            break id;
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "no file dialog titled {title:?} appeared"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let xdo = |args: &[&str]| -> Result<()> {
+        let st = std::process::Command::new("xdotool").args(args).status()?;
+        anyhow::ensure!(st.success(), "xdotool {args:?} failed");
+        Ok(())
+    };
+    // GTK builds the dialog's widgets after mapping the window.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Other tests' app windows share the display: the dialog gets the
+    // keyboard again right before every key sequence.
+    let focus = || xdo(&["windowfocus", "--sync", &id]);
+    if replace_name {
+        focus()?;
+        xdo(&["key", "--clearmodifiers", "ctrl+a"])?;
+    }
+    let text = path.to_str().context("non-UTF-8 path")?;
+    focus()?;
+    xdo(&["type", "--delay", "30", text])?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    focus()?;
+    xdo(&["key", "Return"])?;
+    Ok(())
+}
+
 /// Whether `needle` occurs anywhere in `haystack`.
 pub fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)

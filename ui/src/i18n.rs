@@ -475,6 +475,7 @@ texts! {
     UnreadableTitle => "Không hiển thị được nội dung mã", "The code's content cannot be shown";
     CameraNone => "Không tìm thấy camera. Hãy chọn một ảnh có mã QR.", "No camera found. Pick a picture with a QR code instead.";
     PhotoCamera => "Chụp ảnh bằng camera", "Take a photo with the camera";
+    Browse => "Chọn…", "Browse…";
     PhotoTake => "Chụp", "Take the photo";
     PhotoOpening => "Đang mở camera…", "Opening the camera…";
     PhotoAim => "Đặt giấy tờ phẳng, đủ sáng, lấp đầy khung hình.", "Lay the paper flat in good light and fill the frame.";

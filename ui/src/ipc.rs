@@ -14,8 +14,8 @@ use cds_view::{
     QrCodeView, QrDisclosure, ScanImageInput, ScanResultView, TrustStatusView,
 };
 use cds_view::{
-    AppStatus, ApplicationView, AttachmentView, BackupInput, BackupProgress, BackupSummaryView,
-    DisclosureView, DocumentInput, DocumentSummaryView, DocumentView, ErrorKind,
+    AppStatus, ApplicationView, AttachmentView, BackupInput, BackupOp, BackupProgress,
+    BackupSummaryView, DisclosureView, DocumentInput, DocumentSummaryView, DocumentView, ErrorKind,
     ExpiryReminderView, IpcError, NewAttachmentInput, NewDocumentInput, ProfileInput, ProfileView,
     ServiceInfo, SubmitInput, SyncReport,
 };
@@ -339,4 +339,14 @@ pub async fn photo_status() -> Result<PhotoView, IpcError> {
 
 pub async fn photo_take() -> Result<CapturedPhotoView, IpcError> {
     call("photo_take", no_args()).await
+}
+
+/// The desktop's file dialog for the backup file; `None`: cancelled.
+pub async fn choose_backup_file(op: BackupOp, current: &str) -> Result<Option<String>, IpcError> {
+    #[derive(Serialize)]
+    struct A<'a> {
+        op: BackupOp,
+        current: &'a str,
+    }
+    call("choose_backup_file", to_args(&A { op, current })?).await
 }

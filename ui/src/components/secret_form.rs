@@ -46,6 +46,14 @@ pub fn value_of(id: &str) -> String {
     input_by_id(id).map(|i| i.value()).unwrap_or_default()
 }
 
+/// Sets an input's value by id, as if typed (forms read their fields when
+/// submitted); nothing happens when there is no such input.
+pub fn set_value_of(id: &str, value: &str) {
+    if let Some(i) = input_by_id(id) {
+        i.set_value(value);
+    }
+}
+
 /// Empties the inputs with these ids (those that exist).
 pub fn clear(ids: &[&str]) {
     for i in ids.iter().filter_map(|id| input_by_id(id)) {

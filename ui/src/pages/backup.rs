@@ -5,7 +5,7 @@
 use crate::app::{poll_while_mounted, use_app};
 use crate::components::icons::{icon, Icon};
 use crate::components::secret_form::{
-    value_of, SecretError as BackupError, SecretErrorLine, SecretField,
+    set_value_of, value_of, SecretError as BackupError, SecretErrorLine, SecretField,
 };
 use crate::i18n::{use_i18n, Lang, K};
 use crate::ipc;
@@ -58,6 +58,45 @@ fn summary_text(lang: Lang, s: &BackupSummaryView) -> String {
             "{} people, {} documents, {} attachments, {} applications.",
             s.profiles, s.documents, s.attachments, s.applications
         ),
+    }
+}
+
+/// "Chọn…": the desktop's file dialog; the chosen path goes into the text
+/// field `input` (which stays editable: typing a path still works).
+#[component]
+fn BrowseButton(op: BackupOp, input: &'static str) -> impl IntoView {
+    let i18n = use_i18n();
+    let ctx = use_app();
+    let open = RwSignal::new(false);
+    let error = RwSignal::new(None::<cds_view::IpcError>);
+    let browse = move |_| {
+        if open.get_untracked() {
+            return;
+        }
+        open.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let r = ipc::choose_backup_file(op, &value_of(input)).await;
+            open.set(false);
+            match r {
+                Ok(Some(path)) => set_value_of(input, &path),
+                // Cancelled: the field keeps what it had.
+                Ok(None) => {}
+                Err(e) => error.set(Some(ctx.explain(e))),
+            }
+        });
+    };
+    view! {
+        <button
+            id=format!("{}-browse", op_code(op))
+            type="button"
+            class="btn btn-secondary"
+            disabled=move || open.get()
+            on:click=browse
+        >
+            {move || i18n.t(K::Browse)}
+        </button>
+        {move || error.get().map(|e| view! { <crate::components::feedback::ErrorBox err=e /> })}
     }
 }
 
@@ -201,10 +240,13 @@ pub fn BackupPage() -> impl IntoView {
                 <h2 class="form-title">{move || i18n.t(K::ExportTitle)}</h2>
                 <div class="field">
                     <label for="export-path">{move || i18n.t(K::BackupPath)}</label>
-                    {move || {
-                        let path = default_path.get().and_then(Result::ok).unwrap_or_default();
-                        view! { <input id="export-path" type="text" spellcheck="false" prop:value=path /> }
-                    }}
+                    <div class="path-row">
+                        {move || {
+                            let path = default_path.get().and_then(Result::ok).unwrap_or_default();
+                            view! { <input id="export-path" type="text" spellcheck="false" prop:value=path /> }
+                        }}
+                        <BrowseButton op=BackupOp::Export input="export-path" />
+                    </div>
                 </div>
                 <SecretField id="export-pass" label=K::BackupPass autocomplete="new-password" />
                 <SecretField id="export-pass-confirm" label=K::BackupPassConfirm autocomplete="new-password" />
@@ -228,7 +270,10 @@ pub fn BackupPage() -> impl IntoView {
                 <p class="hint">{move || i18n.t(K::ImportHint)}</p>
                 <div class="field">
                     <label for="import-path">{move || i18n.t(K::BackupPath)}</label>
-                    <input id="import-path" type="text" spellcheck="false" />
+                    <div class="path-row">
+                        <input id="import-path" type="text" spellcheck="false" />
+                        <BrowseButton op=BackupOp::Import input="import-path" />
+                    </div>
                 </div>
                 <SecretField id="import-pass" label=K::BackupPass />
                 {error_line(BackupOp::Import)}
