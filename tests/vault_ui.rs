@@ -202,9 +202,12 @@ async fn photos_from_the_camera_in_the_add_form_and_a_documents_detail() -> Resu
         h.wait(".camera-photo[data-camera='ready']").await?;
         h.click("#photo-camera").await?;
         h.wait("#photo-preview").await?;
+        // Kept in the artifacts: what the viewfinder looks like.
+        h.screenshot("photo-preview").await?;
         h.click("#photo-take").await?;
         h.wait("#doc-photo-chosen[data-source='camera'] img.photo-thumb")
             .await?;
+        h.screenshot("photo-taken").await?;
         h.wait_text("#doc-photo-chosen", "Ảnh chụp").await?;
         ensure!(h.count("#photo-preview").await? == 0, "camera still open");
         // A picked file replaces the photo, and the other way round.

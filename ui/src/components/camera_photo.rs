@@ -12,6 +12,7 @@ use crate::components::icons::{icon, Icon};
 use crate::format::photo_file_name;
 use crate::i18n::{use_i18n, K};
 use crate::ipc;
+use crate::pages::documents::focus_by_id;
 use cds_view::{IpcError, NewAttachmentInput, PhotoView};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -74,6 +75,9 @@ pub fn CameraPhoto(#[prop(into)] on_taken: Callback<NewAttachmentInput>) -> impl
                 Ok(v) => {
                     live.set(Some(v));
                     open.set(true);
+                    // The viewfinder opens below the button: bring its
+                    // "take" button into view and give it the keyboard.
+                    request_animation_frame(|| focus_by_id("photo-take"));
                 }
                 Err(e) => error.set(Some(ctx.explain(e))),
             }
@@ -140,11 +144,6 @@ pub fn CameraPhoto(#[prop(into)] on_taken: Callback<NewAttachmentInput>) -> impl
                     }
                 >
                     <div class="camera-view" id="photo-view">
-                        {move || {
-                            live.get()
-                                .and_then(|v| v.preview_data_url)
-                                .map(|src| view! { <img id="photo-preview" src=src alt="" /> })
-                        }}
                         <p class="hint" role="status">
                             {move || i18n.t(K::PhotoAim)}
                             {move || {
@@ -153,7 +152,10 @@ pub fn CameraPhoto(#[prop(into)] on_taken: Callback<NewAttachmentInput>) -> impl
                                     .map(|v| format!(" ({}×{})", v.width, v.height))
                             }}
                         </p>
-                        <div class="form-actions">
+                        // The buttons come before the preview: the preview's height is
+                        // only known when its first image arrives, and the
+                        // "take" button must not jump away from the pointer.
+                        <div class="camera-actions">
                             <button
                                 id="photo-take"
                                 type="button"
@@ -172,6 +174,11 @@ pub fn CameraPhoto(#[prop(into)] on_taken: Callback<NewAttachmentInput>) -> impl
                                 {move || i18n.t(K::Cancel)}
                             </button>
                         </div>
+                        {move || {
+                            live.get()
+                                .and_then(|v| v.preview_data_url)
+                                .map(|src| view! { <img id="photo-preview" src=src alt="" /> })
+                        }}
                     </div>
                 </Show>
                 {move || {

@@ -191,7 +191,7 @@ pub fn check_form(
 
 /// Focuses a field and centres it: on a phone the sticky save bar and the
 /// tab bar could otherwise hide the field the citizen has to fix.
-fn focus_by_id(id: &str) {
+pub(crate) fn focus_by_id(id: &str) {
     if let Some(el) = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.get_element_by_id(id))
