@@ -130,19 +130,54 @@ fn summary(
     body: &DocBody,
     attachments: &[AttachmentMeta],
 ) -> Result<DocumentSummary, VaultError> {
+    summarize(
+        id,
+        &body.profile_id,
+        body.kind,
+        &body.fields,
+        body.attachments.len(),
+        attachments,
+        &body.updated_at,
+    )
+}
+
+/// The summary of a full document (same rules as [`summary`]).
+fn summary_of(doc: &Document) -> Result<DocumentSummary, VaultError> {
+    summarize(
+        doc.id.clone(),
+        &doc.profile_id,
+        doc.kind,
+        &doc.fields,
+        doc.attachments.len(),
+        &doc.attachments,
+        &doc.updated_at,
+    )
+}
+
+/// What a list card shows, from a document's parts: `listed` is how many
+/// attachments its body lists, `attachments` their metadata (empty when
+/// the caller did not need to read it because there are none).
+fn summarize(
+    id: String,
+    profile_id: &str,
+    kind: DocumentKind,
+    fields: &std::collections::BTreeMap<String, String>,
+    listed: usize,
+    attachments: &[AttachmentMeta],
+    updated_at: &str,
+) -> Result<DocumentSummary, VaultError> {
     Ok(DocumentSummary {
-        profile_id: body.profile_id.clone(),
-        kind: body.kind,
-        title: body
-            .fields
+        profile_id: profile_id.to_owned(),
+        kind,
+        title: fields
             .get("full_name")
-            .or_else(|| body.fields.get("title"))
+            .or_else(|| fields.get("title"))
             .cloned()
             .unwrap_or_default(),
-        number: body.fields.get("number").cloned().unwrap_or_default(),
-        expiry_date: body.fields.get("expiry_date").cloned(),
-        date_of_birth: body.fields.get("date_of_birth").cloned(),
-        attachment_count: u32::try_from(body.attachments.len()).map_err(|_| {
+        number: fields.get("number").cloned().unwrap_or_default(),
+        expiry_date: fields.get("expiry_date").cloned(),
+        date_of_birth: fields.get("date_of_birth").cloned(),
+        attachment_count: u32::try_from(listed).map_err(|_| {
             VaultError::Corrupt(format!("document {id} lists too many attachments"))
         })?,
         thumbnail_id: attachments
@@ -150,31 +185,8 @@ fn summary(
             .find(|a| a.has_thumbnail)
             .map(|a| a.id.clone()),
         has_pdf: attachments.iter().any(|a| a.mime == "application/pdf"),
-        updated_at: body.updated_at.clone(),
+        updated_at: updated_at.to_owned(),
         id,
-    })
-}
-
-/// The summary of a full document (same rules as [`summary`]).
-fn summary_of(doc: &Document) -> Result<DocumentSummary, VaultError> {
-    Ok(DocumentSummary {
-        id: doc.id.clone(),
-        profile_id: doc.profile_id.clone(),
-        kind: doc.kind,
-        title: doc.title().to_owned(),
-        number: doc.number().to_owned(),
-        expiry_date: doc.fields.get("expiry_date").cloned(),
-        date_of_birth: doc.fields.get("date_of_birth").cloned(),
-        attachment_count: u32::try_from(doc.attachments.len()).map_err(|_| {
-            VaultError::Corrupt(format!("document {} lists too many attachments", doc.id))
-        })?,
-        thumbnail_id: doc
-            .attachments
-            .iter()
-            .find(|a| a.has_thumbnail)
-            .map(|a| a.id.clone()),
-        has_pdf: doc.attachments.iter().any(|a| a.mime == "application/pdf"),
-        updated_at: doc.updated_at.clone(),
     })
 }
 

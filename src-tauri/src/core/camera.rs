@@ -141,21 +141,34 @@ impl AppCore {
     /// being created or the one shown), so a photo the citizen does not
     /// keep leaves no trace.
     pub fn photo_take(&self) -> Result<CapturedPhotoView, IpcError> {
-        let mut guard = lock(&self.qr.camera);
-        let Some(CameraRun::Photo { session, .. }) = guard.as_ref() else {
+        // Taken out of the slot first: encoding a Full HD JPEG takes tens of
+        // milliseconds, and the UI's polls must not wait on the slot's lock
+        // meanwhile.
+        let run = lock(&self.qr.camera).take();
+        let Some(CameraRun::Photo { session, name }) = run else {
+            if let Some(other) = run {
+                // A scan was running: it keeps running.
+                *lock(&self.qr.camera) = Some(other);
+            }
             return Err(IpcError::new(
                 ErrorKind::CameraUnavailable,
                 "the camera is not open for a photo",
             ));
         };
-        // On failure (no frame yet) the preview keeps running, so the
-        // citizen can simply press again.
-        let photo = session.take().map_err(camera_error)?;
-        let run = guard.take();
-        drop(guard);
-        if let Some(CameraRun::Photo { session, .. }) = run {
-            session.stop();
-        }
+        let photo = match session.take() {
+            Ok(p) => p,
+            Err(e) => {
+                // No frame yet: the preview keeps running, so the citizen
+                // can simply press again (unless something else has opened
+                // the camera meanwhile).
+                let mut slot = lock(&self.qr.camera);
+                if slot.is_none() {
+                    *slot = Some(CameraRun::Photo { session, name });
+                }
+                return Err(camera_error(e));
+            }
+        };
+        session.stop();
         if photo.jpeg.len() as u64 > super::MAX_ATTACHMENT_BYTES {
             return Err(super::too_large("the photo"));
         }
