@@ -245,11 +245,9 @@ impl ApiErrorKind {
 
 /// Checks that a personal identification number is 12 ASCII digits.
 ///
-/// The stricter province-code check lives with the vault's validation; the
-/// wire contract only guarantees the shape.
-pub fn is_id_number_shape(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
-}
+/// The wire contract only guarantees the shape; the province, century, sex
+/// and birth-year rules are in [`cds_domain::id_number`].
+pub use cds_domain::id_number::is_id_number_shape;
 
 /// The catalogue snapshot shipped with both the app and the reference backend
 /// (`assets/catalogue.json`). The backend seeds its database from it; the app

@@ -27,6 +27,7 @@
 //! type's name [`UnverifiedCccdQr`].
 
 use crate::QrError;
+use cds_domain::id_number;
 use time::{Date, Month};
 
 /// Longest CCCD QR text accepted.
@@ -34,100 +35,23 @@ pub const MAX_CCCD_LEN: usize = 2048;
 const MAX_NAME_CHARS: usize = 100;
 const MAX_ADDRESS_CHARS: usize = 400;
 
-/// Province and city codes of the 63 provinces (before the 2025 merger),
-/// Circular 07/2016/TT-BCA, appendix.
-pub const PROVINCE_CODES: [(u16, &str); 63] = [
-    (1, "Hà Nội"),
-    (2, "Hà Giang"),
-    (4, "Cao Bằng"),
-    (6, "Bắc Kạn"),
-    (8, "Tuyên Quang"),
-    (10, "Lào Cai"),
-    (11, "Điện Biên"),
-    (12, "Lai Châu"),
-    (14, "Sơn La"),
-    (15, "Yên Bái"),
-    (17, "Hòa Bình"),
-    (19, "Thái Nguyên"),
-    (20, "Lạng Sơn"),
-    (22, "Quảng Ninh"),
-    (24, "Bắc Giang"),
-    (25, "Phú Thọ"),
-    (26, "Vĩnh Phúc"),
-    (27, "Bắc Ninh"),
-    (30, "Hải Dương"),
-    (31, "Hải Phòng"),
-    (33, "Hưng Yên"),
-    (34, "Thái Bình"),
-    (35, "Hà Nam"),
-    (36, "Nam Định"),
-    (37, "Ninh Bình"),
-    (38, "Thanh Hóa"),
-    (40, "Nghệ An"),
-    (42, "Hà Tĩnh"),
-    (44, "Quảng Bình"),
-    (45, "Quảng Trị"),
-    (46, "Thừa Thiên Huế"),
-    (48, "Đà Nẵng"),
-    (49, "Quảng Nam"),
-    (51, "Quảng Ngãi"),
-    (52, "Bình Định"),
-    (54, "Phú Yên"),
-    (56, "Khánh Hòa"),
-    (58, "Ninh Thuận"),
-    (60, "Bình Thuận"),
-    (62, "Kon Tum"),
-    (64, "Gia Lai"),
-    (66, "Đắk Lắk"),
-    (67, "Đắk Nông"),
-    (68, "Lâm Đồng"),
-    (70, "Bình Phước"),
-    (72, "Tây Ninh"),
-    (74, "Bình Dương"),
-    (75, "Đồng Nai"),
-    (77, "Bà Rịa - Vũng Tàu"),
-    (79, "Hồ Chí Minh"),
-    (80, "Long An"),
-    (82, "Tiền Giang"),
-    (83, "Bến Tre"),
-    (84, "Trà Vinh"),
-    (86, "Vĩnh Long"),
-    (87, "Đồng Tháp"),
-    (89, "An Giang"),
-    (91, "Kiên Giang"),
-    (92, "Cần Thơ"),
-    (93, "Hậu Giang"),
-    (94, "Sóc Trăng"),
-    (95, "Bạc Liêu"),
-    (96, "Cà Mau"),
-];
+/// Birth-registration province codes (the first three digits of the number)
+/// with the names of the 63 provinces before the 2025 merger. The one table
+/// is [`cds_domain::id_number::BIRTH_REGISTRATION_PROVINCES`]; this name is
+/// kept for the callers of this crate.
+pub use cds_domain::id_number::BIRTH_REGISTRATION_PROVINCES as PROVINCE_CODES;
 
-/// The province of a 3-digit code, if it is one.
+/// Sex as printed on the card ([`cds_domain::Sex`]).
+pub use cds_domain::Sex;
+
+/// One disagreement inside a CCCD QR ([`cds_domain::IdNumberProblem`]):
+/// the number's own problems (codes `province_code`, `century_sex_digit`,
+/// `birth_year_digits`) and the card's `issue_before_birth`.
+pub use cds_domain::IdNumberProblem as CccdProblem;
+
+/// The birth-registration province of a 3-digit code, if it is one.
 pub fn province_name(code: u16) -> Option<&'static str> {
-    PROVINCE_CODES
-        .iter()
-        .find(|(c, _)| *c == code)
-        .map(|(_, n)| *n)
-}
-
-/// Sex as printed on the card.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Sex {
-    /// "Nam".
-    Nam,
-    /// "Nữ".
-    Nu,
-}
-
-impl Sex {
-    /// Vault code: `nam` / `nu`.
-    pub fn code(self) -> &'static str {
-        match self {
-            Sex::Nam => "nam",
-            Sex::Nu => "nu",
-        }
-    }
+    id_number::birth_registration_province(code)
 }
 
 /// Which card the QR most likely comes from.
@@ -167,24 +91,6 @@ pub struct UnverifiedCccdQr {
     pub mother_name: Option<String>,
     /// Non-empty fields after the seventh that were not recognised.
     pub extra_fields: Vec<String>,
-}
-
-/// One disagreement inside a CCCD QR.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CccdProblem {
-    /// Stable code: `province_code`, `century_sex_digit`, `birth_year_digits`,
-    /// `issue_before_birth`.
-    pub code: &'static str,
-    /// Vietnamese message.
-    pub vi: String,
-    /// English message.
-    pub en: String,
-}
-
-impl std::fmt::Display for CccdProblem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} / {}", self.vi, self.en)
-    }
 }
 
 const FIELD_NAMES: [&str; 7] = [
@@ -232,7 +138,7 @@ pub fn parse_cccd_qr(text: &str) -> Result<UnverifiedCccdQr, QrError> {
     }
 
     let number = fields[0];
-    if number.len() != 12 || !number.bytes().all(|b| b.is_ascii_digit()) {
+    if !id_number::is_id_number_shape(number) {
         return Err(format_err(format!(
             "the number must be 12 digits, got {:?}",
             number
@@ -266,15 +172,8 @@ pub fn parse_cccd_qr(text: &str) -> Result<UnverifiedCccdQr, QrError> {
     let issue = parse_ddmmyyyy(fields[6], "issue date")?;
 
     let mut problems = Vec::new();
-    let province_code: u16 = number[..3].parse().unwrap_or(0);
-    let province = province_name(province_code);
-    if province.is_none() {
-        problems.push(CccdProblem {
-            code: "province_code",
-            vi: format!("mã tỉnh {:03} không tồn tại", province_code),
-            en: format!("{:03} is not a province code", province_code),
-        });
-    }
+    let province = id_number::province_code_of(number).and_then(province_name);
+    problems.extend(id_number::check_province(number));
     problems.extend(check_number_against(number, dob, sex));
     if issue < dob {
         problems.push(CccdProblem {
@@ -334,63 +233,10 @@ pub fn parse_cccd_qr(text: &str) -> Result<UnverifiedCccdQr, QrError> {
 }
 
 /// The century/sex digit and the birth-year digits of `number` against the
-/// date of birth and sex (Circular 07/2016/TT-BCA art. 7).
+/// date of birth and sex (Circular 07/2016/TT-BCA art. 7): the rule is
+/// [`cds_domain::id_number::check_against_holder`].
 pub fn check_number_against(number: &str, dob: Date, sex: Sex) -> Vec<CccdProblem> {
-    let mut problems = Vec::new();
-    let digits: Vec<u8> = number.bytes().map(|b| b.wrapping_sub(b'0')).collect();
-    if digits.len() != 12 || digits.iter().any(|d| *d > 9) {
-        return problems;
-    }
-    let g = digits[3];
-    let century_start = match g / 2 {
-        0 => 1900,
-        1 => 2000,
-        2 => 2100,
-        3 => 2200,
-        _ => 1800,
-    };
-    let coded_sex = if g & 1 == 0 { Sex::Nam } else { Sex::Nu };
-    let year = dob.year();
-    if !(century_start..century_start + 100).contains(&year) {
-        problems.push(CccdProblem {
-            code: "century_sex_digit",
-            vi: format!(
-                "chữ số thứ 4 của số định danh ({g}) chỉ người sinh năm {}–{}, nhưng ngày sinh là năm {year}",
-                century_start,
-                century_start + 99
-            ),
-            en: format!(
-                "the number's 4th digit ({g}) means born {}–{}, but the date of birth is in {year}",
-                century_start,
-                century_start + 99
-            ),
-        });
-    }
-    if coded_sex != sex {
-        let (cvi, cen) = match coded_sex {
-            Sex::Nam => ("Nam", "male"),
-            Sex::Nu => ("Nữ", "female"),
-        };
-        let (svi, sen) = match sex {
-            Sex::Nam => ("Nam", "male"),
-            Sex::Nu => ("Nữ", "female"),
-        };
-        problems.push(CccdProblem {
-            code: "century_sex_digit",
-            vi: format!("chữ số thứ 4 của số định danh ({g}) chỉ giới tính {cvi}, nhưng giới tính ghi {svi}"),
-            en: format!("the number's 4th digit ({g}) means {cen}, but the sex field says {sen}"),
-        });
-    }
-    let yy = u32::from(digits[4]) * 10 + u32::from(digits[5]);
-    let dob_yy = year.rem_euclid(100).unsigned_abs();
-    if yy != dob_yy {
-        problems.push(CccdProblem {
-            code: "birth_year_digits",
-            vi: format!("chữ số thứ 5–6 của số định danh ({yy:02}) không khớp năm sinh {year}"),
-            en: format!("the number's 5th–6th digits ({yy:02}) do not match the birth year {year}"),
-        });
-    }
-    problems
+    id_number::check_against_holder(number, Some(dob), Some(sex))
 }
 
 fn check_name(s: &str, what: &str) -> Result<String, QrError> {

@@ -31,6 +31,7 @@
 
 use crate::base45;
 use crate::QrError;
+use cds_domain::id_number::is_id_number_shape;
 use ciborium::value::Value;
 use coset::{
     iana, CborSerializable, CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable,
@@ -162,7 +163,7 @@ impl Claims {
         validity_secs: i64,
     ) -> Result<Claims, QrError> {
         let bad = |m: String| QrError::Encoding(m);
-        if !is_id_number(&subject.id_number) {
+        if !is_id_number_shape(&subject.id_number) {
             return Err(bad("the identification number must be 12 digits".into()));
         }
         let name = subject.full_name.trim();
@@ -313,7 +314,7 @@ impl Claims {
         };
         if cds.contains_key(&CDS_ID_NUMBER) {
             let n = text(cds.get(&CDS_ID_NUMBER), "identification number")?;
-            if !is_id_number(&n) {
+            if !is_id_number_shape(&n) {
                 return Err("the identification number is not 12 digits".into());
             }
             claims.id_number = Some(n);
@@ -398,10 +399,6 @@ fn check_issuer(issuer: &str) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-fn is_id_number(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Parses a real ISO `YYYY-MM-DD` date (so `2024-02-31` is refused).

@@ -172,13 +172,19 @@ fn century_digits_follow_circular_07_2016() {
         ('5', 2150, "Nữ"),
         ('6', 2201, "Nam"),
         ('7', 2250, "Nữ"),
-        ('8', 1899, "Nam"),
-        ('9', 1850, "Nữ"),
+        ('8', 2301, "Nam"),
+        ('9', 2350, "Nữ"),
     ] {
         let yy = year % 100;
-        let s = format!("001{g}{yy:02}012345||A|0101{year}|{sex}|HN|01012299");
+        let s = format!("001{g}{yy:02}012345||A|0101{year}|{sex}|HN|01012399");
         assert!(parse_cccd_qr(&s).is_ok(), "{s}: {:?}", parse_cccd_qr(&s));
     }
+    // The circular gives 8 and 9 to the 24th century (2300-2399), not the
+    // 19th: this parser used to read them as 1800-1899.
+    assert_eq!(
+        problems("001899012345||A|01011899|Nam|HN|01012021"),
+        ["century_sex_digit"]
+    );
 }
 
 #[test]

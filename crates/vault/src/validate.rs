@@ -1,6 +1,7 @@
 //! Checks on what the citizen enters, before anything is written.
 
 use cds_api::DocumentKind;
+use cds_domain::{id_number, Sex};
 use time::macros::format_description;
 use time::{Date, Month};
 
@@ -23,14 +24,6 @@ pub const MAX_CUSTOM_FIELDS: usize = 50;
 pub const MAX_NUMBER_CHARS: usize = 40;
 /// Longest attachment file name, in characters.
 pub const MAX_FILE_NAME_CHARS: usize = 255;
-
-/// Province codes (first three digits of a 12-digit personal identification
-/// number): where the birth was registered, per Circular 07/2016/TT-BCA.
-const PROVINCE_CODES: [u16; 63] = [
-    1, 2, 4, 6, 8, 10, 11, 12, 14, 15, 17, 19, 20, 22, 24, 25, 26, 27, 30, 31, 33, 34, 35, 36, 37,
-    38, 40, 42, 44, 45, 46, 48, 49, 51, 52, 54, 56, 58, 60, 62, 64, 66, 67, 68, 70, 72, 74, 75, 77,
-    79, 80, 82, 83, 84, 86, 87, 89, 91, 92, 93, 94, 95, 96,
-];
 
 /// A document that passed every check: values trimmed (empty ones dropped)
 /// and normalised (upper-case passport numbers and licence classes).
@@ -343,88 +336,27 @@ fn check_kind_rules(
     Ok(())
 }
 
-/// A 12-digit personal identification number: province code (3 digits),
-/// sex and century of birth (1 digit: 0/1 male/female born 1900-1999, 2/3
-/// born 2000-2099, 4/5 2100-2199…), the last two digits of the birth year
-/// (2 digits), then 6 random digits (Circular 59/2021/TT-BCA).
+/// A 12-digit personal identification number against the document's date
+/// of birth and sex: the rule is [`cds_domain::id_number::check_id_number`];
+/// a form shows its first problem.
 pub(crate) fn check_cccd_number(
     number: &str,
     dob: Option<Date>,
     sex: Option<&str>,
 ) -> Result<(), VaultError> {
-    if number.len() != 12 || !number.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(VaultError::invalid(
-            "number",
-            "a CCCD number is exactly 12 digits (0-9)",
-        ));
+    let sex = sex.and_then(Sex::from_code);
+    match id_number::check_id_number(number, dob, sex)
+        .into_iter()
+        .next()
+    {
+        Some(problem) => Err(VaultError::invalid("number", problem.en)),
+        None => Ok(()),
     }
-    let province: u16 = number[..3]
-        .parse()
-        .map_err(|_| VaultError::invalid("number", "a CCCD number is exactly 12 digits"))?;
-    if !PROVINCE_CODES.contains(&province) {
-        return Err(VaultError::invalid(
-            "number",
-            format!("a CCCD number starts with a province code; {province:03} is not one"),
-        ));
-    }
-    let code = number.as_bytes()[3] - b'0';
-    if let Some(d) = dob {
-        let century_start = 1900 + 100 * i32::from(code / 2);
-        let year = d.year();
-        if year < century_start || year >= century_start + 100 {
-            return Err(VaultError::invalid(
-                "number",
-                format!(
-                    "the 4th digit of a CCCD number ({code}) means born in {}-{}, \
-                     but the date of birth is in {year}",
-                    century_start,
-                    century_start + 99
-                ),
-            ));
-        }
-        if number[4..6] != format!("{:02}", year % 100) {
-            return Err(VaultError::invalid(
-                "number",
-                format!(
-                    "digits 5-6 of a CCCD number are the last two digits of the birth year \
-                     ({:02}), not {}",
-                    year % 100,
-                    &number[4..6]
-                ),
-            ));
-        }
-    }
-    if let Some(sex) = sex {
-        let number_sex = if code.is_multiple_of(2) { "nam" } else { "nu" };
-        if sex != number_sex {
-            return Err(VaultError::invalid(
-                "number",
-                format!(
-                    "the 4th digit of a CCCD number ({code}) means {}, but sex is {}",
-                    if number_sex == "nam" {
-                        "male"
-                    } else {
-                        "female"
-                    },
-                    if sex == "nam" { "male" } else { "female" }
-                ),
-            ));
-        }
-    }
-    Ok(())
 }
 
-/// The sex encoded in a valid CCCD number's 4th digit.
+/// The sex code (`nam` / `nu`) encoded in a valid CCCD number's 4th digit.
 pub(crate) fn cccd_sex(number: &str) -> Option<&'static str> {
-    let b = *number.as_bytes().get(3)?;
-    if !b.is_ascii_digit() {
-        return None;
-    }
-    Some(if (b - b'0').is_multiple_of(2) {
-        "nam"
-    } else {
-        "nu"
-    })
+    id_number::sex_of(number).map(Sex::code)
 }
 
 /// Checks one attachment: name, size (≤ 20 MiB) and content type by magic
@@ -640,7 +572,7 @@ mod tests {
             "2003-01-02",
         );
         assert!(validate_document(&d, TODAY).is_ok());
-        assert_eq!(PROVINCE_CODES.len(), 63);
+        assert_eq!(cds_domain::BIRTH_REGISTRATION_PROVINCES.len(), 63);
         assert_eq!(cccd_sex("048303001234"), Some("nu"));
     }
 

@@ -1,0 +1,65 @@
+//! Facts about a person that several papers and rules share.
+
+use serde::{Deserialize, Serialize};
+
+/// Sex as papers print it ("Nam" / "Nữ"). The serde names `nam` / `nu` are
+/// the codes stored in vaults (the `sex` field of a document): never rename
+/// them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sex {
+    /// "Nam": male.
+    Nam,
+    /// "Nữ": female.
+    Nu,
+}
+
+impl Sex {
+    pub const ALL: [Sex; 2] = [Sex::Nam, Sex::Nu];
+
+    /// Stable code: `nam` / `nu`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Sex::Nam => "nam",
+            Sex::Nu => "nu",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Sex> {
+        Self::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            Sex::Nam => "Nam",
+            Sex::Nu => "Nữ",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Sex::Nam => "male",
+            Sex::Nu => "female",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sex_codes_are_the_stored_names() {
+        for s in Sex::ALL {
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.code())
+            );
+            assert_eq!(Sex::from_code(s.code()), Some(s));
+        }
+        assert_eq!(Sex::Nam.code(), "nam");
+        assert_eq!(Sex::Nu.code(), "nu");
+        assert_eq!(Sex::from_code("male"), None);
+        assert_eq!(Sex::Nu.label_vi(), "Nữ");
+    }
+}
