@@ -1,5 +1,6 @@
-//! Signed citizen credentials: the city's signing key, issuing, revoking and
-//! the public trust and revocation lists.
+//! Signed citizen credentials: the city's signing key and the public trust
+//! and revocation lists as verifiers read them. The rules of issuing and
+//! revoking are in [`crate::domain::issuing`].
 //!
 //! The signing key is a P-256 PKCS#8 file in the backend's data directory
 //! (`--signing-key`, default `cds-credential-key.p8` beside the database), made on first start
@@ -32,15 +33,12 @@
 //!   `--credential-validity-days` (default 7) unless the operator revokes
 //!   them.
 
-use crate::{AppState, BackendError};
+use crate::BackendError;
 use cds_api::{RevocationListBody, TrustListBody, TrustedKey};
-use cds_qr::credential::{hex, Claims, Disclosure, RevocationList, SigningKey, Subject};
-use rusqlite::{params, OptionalExtension};
+use cds_qr::credential::{hex, Claims, RevocationList, SigningKey};
 use std::path::Path;
-use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 /// Longest validity a credential may be issued for, in days.
 pub const MAX_VALIDITY_DAYS: u32 = 30;
@@ -163,199 +161,6 @@ impl Issued {
             expires: rfc3339(self.claims.expires)?,
         })
     }
-}
-
-impl AppState {
-    /// This state with a credential issuer.
-    pub fn with_issuer(mut self, issuer: CredentialIssuer) -> AppState {
-        self.issuer = Some(Arc::new(issuer));
-        self
-    }
-
-    /// This state with the admin bearer token required to issue and revoke.
-    pub fn with_admin_token(mut self, token: &str) -> AppState {
-        self.admin_token = Some(Arc::from(token));
-        self
-    }
-
-    pub(crate) fn issuer(&self) -> Result<&Arc<CredentialIssuer>, BackendError> {
-        self.issuer
-            .as_ref()
-            .ok_or_else(|| BackendError::NotFound("this backend does not issue credentials".into()))
-    }
-
-    /// Checks an `Authorization` header value against the admin token.
-    pub(crate) fn check_admin(&self, authorization: Option<&str>) -> Result<(), BackendError> {
-        let Some(token) = &self.admin_token else {
-            return Err(BackendError::Forbidden(
-                "issuing, revoking and enrolling is disabled: no admin token is configured \
-                 (start the server with --admin-token-file)"
-                    .into(),
-            ));
-        };
-        let given = authorization
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .ok_or_else(|| {
-                BackendError::Unauthorized(
-                    "an `Authorization: Bearer` admin token is required".into(),
-                )
-            })?;
-        let a = ring::digest::digest(&ring::digest::SHA256, given.as_bytes());
-        let b = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
-        if a.as_ref() != b.as_ref() {
-            return Err(BackendError::Unauthorized(
-                "the admin token is wrong".into(),
-            ));
-        }
-        Ok(())
-    }
-
-    /// Issues and records a credential.
-    pub async fn issue_credential(
-        &self,
-        req: cds_api::IssueCredential,
-        now: i64,
-    ) -> Result<Issued, BackendError> {
-        let issuer = Arc::clone(self.issuer()?);
-        let disclosure = Disclosure::from_code(&req.disclosure).ok_or_else(|| {
-            BackendError::Unprocessable(format!(
-                "unknown disclosure `{}`; use full, over18 or name_only",
-                req.disclosure
-            ))
-        })?;
-        let days = req.validity_days.unwrap_or(MAX_VALIDITY_DAYS);
-        if !(1..=MAX_VALIDITY_DAYS).contains(&days) {
-            return Err(BackendError::Unprocessable(format!(
-                "validity_days must be 1 to {MAX_VALIDITY_DAYS}"
-            )));
-        }
-        check_province(&req.id_number, "id_number")?;
-        let subject = Subject {
-            id_number: req.id_number.clone(),
-            full_name: req.full_name.clone(),
-            date_of_birth: req.date_of_birth.clone(),
-        };
-        let claims = Claims::new(
-            &subject,
-            disclosure,
-            &issuer.name,
-            now,
-            i64::from(days) * 86_400,
-        )
-        .map_err(|e| BackendError::Unprocessable(e.to_string()))?;
-        let payload = issuer
-            .key
-            .issue(&claims)
-            .map_err(|e| BackendError::Data(e.to_string()))?;
-        let kid = hex(issuer.key.kid());
-        let row = (
-            claims.credential_id.to_string(),
-            kid.clone(),
-            disclosure.code().to_owned(),
-            req.id_number,
-            claims.issued_at,
-            claims.expires,
-        );
-        self.with_db(move |conn| {
-            conn.execute(
-                "INSERT INTO credentials (id, kid, disclosure, id_number, issued_at, expires)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![row.0, row.1, row.2, row.3, row.4, row.5],
-            )?;
-            Ok(())
-        })
-        .await?;
-        Ok(Issued {
-            claims,
-            payload,
-            kid,
-        })
-    }
-
-    /// Revokes a credential (idempotent: revoking again keeps the first
-    /// time). Returns the revocation time.
-    pub async fn revoke_credential(&self, id: &str, now: i64) -> Result<(Uuid, i64), BackendError> {
-        let id = Uuid::parse_str(id).map_err(|_| {
-            BackendError::BadRequest(format!("`{id}` is not a credential id (UUID)"))
-        })?;
-        let key = id.to_string();
-        let at = self
-            .with_db(move |conn| {
-                conn.execute(
-                    "UPDATE credentials SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-                    params![key, now],
-                )?;
-                conn.query_row(
-                    "SELECT revoked_at FROM credentials WHERE id = ?1",
-                    [&key],
-                    |r| r.get::<_, Option<i64>>(0),
-                )
-                .optional()?
-                .flatten()
-                .ok_or_else(|| BackendError::NotFound(format!("no credential `{key}`")))
-            })
-            .await?;
-        Ok((id, at))
-    }
-
-    /// The revocation list (ids of revoked credentials not yet expired),
-    /// signed with the issuing key.
-    pub async fn revocations(&self, now: i64) -> Result<RevocationListBody, BackendError> {
-        let issuer = Arc::clone(self.issuer()?);
-        let ids: Vec<String> = self
-            .with_db(move |conn| {
-                let mut stmt = conn.prepare(
-                    "SELECT id FROM credentials WHERE revoked_at IS NOT NULL AND expires > ?1
-                     ORDER BY id",
-                )?;
-                let rows = stmt.query_map([now], |r| r.get::<_, String>(0))?;
-                let mut out = Vec::new();
-                for r in rows {
-                    out.push(r?);
-                }
-                Ok(out)
-            })
-            .await?;
-        let mut list = RevocationList {
-            issued_at: now,
-            revoked: Default::default(),
-        };
-        for id in &ids {
-            list.revoked.insert(
-                Uuid::parse_str(id).map_err(|_| BackendError::Data(format!("stored id `{id}`")))?,
-            );
-        }
-        let signed = issuer
-            .key
-            .sign_revocations(&list)
-            .map_err(|e| BackendError::Data(e.to_string()))?;
-        Ok(RevocationListBody {
-            issued_at: now,
-            credential_ids: ids,
-            signed: b64(&signed),
-        })
-    }
-}
-
-fn check_province(number: &str, field: &str) -> Result<(), BackendError> {
-    if !cds_qr::cccd::PROVINCE_CODES
-        .iter()
-        .any(|(c, _)| number.get(..3).and_then(|p| p.parse::<u16>().ok()) == Some(*c))
-    {
-        return Err(BackendError::Unprocessable(format!(
-            "{field} must be 12 digits starting with a province code"
-        )));
-    }
-    Ok(())
-}
-
-/// Checks that a `full` credential could be signed for `subject` at `now`
-/// (number with a province code, a name, a real past date of birth).
-pub(crate) fn validate_subject(subject: &Subject, now: i64) -> Result<(), BackendError> {
-    check_province(&subject.id_number, "number")?;
-    Claims::new(subject, Disclosure::Full, DEFAULT_ISSUER, now, 1)
-        .map(|_| ())
-        .map_err(|e| BackendError::Unprocessable(e.to_string()))
 }
 
 /// Current Unix time.

@@ -1,10 +1,8 @@
-//! The crate's one error type, and how it travels over HTTP.
+//! The crate's one error type. How it travels over HTTP is in
+//! `http/error.rs`.
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
-use cds_api::{ApiErrorBody, ApiErrorKind};
-use std::path::PathBuf;
+use axum::http::StatusCode;
+use cds_api::ApiErrorKind;
 
 /// Everything that can go wrong in the backend: bad requests, storage,
 /// certificates, networking.
@@ -51,19 +49,16 @@ pub enum BackendError {
     #[error("{0}")]
     IdempotencyConflict(String),
 
-    /// The database file could not be opened, configured or migrated.
-    #[error("cannot open database {}: {source}", path.display())]
-    OpenDatabase {
-        path: PathBuf,
-        #[source]
-        source: rusqlite::Error,
-    },
+    /// The database could not be opened, configured or migrated.
+    #[error("cannot open database {location}: {message}")]
+    OpenDatabase { location: String, message: String },
     /// The database was written by a newer backend than this one.
     #[error("database schema version {found} is newer than this backend knows ({known})")]
     SchemaTooNew { found: i64, known: usize },
-    /// A query failed.
+    /// A query failed (the driver's message; no driver type leaves the
+    /// store).
     #[error("database error: {0}")]
-    Database(#[from] rusqlite::Error),
+    Database(String),
     /// Stored data does not decode (corrupt row, bad seed catalogue…).
     #[error("stored data is invalid: {0}")]
     Data(String),
@@ -125,32 +120,5 @@ impl BackendError {
             | BackendError::Tls(_)
             | BackendError::Task(_) => (StatusCode::INTERNAL_SERVER_ERROR, ApiErrorKind::Internal),
         }
-    }
-}
-
-impl IntoResponse for BackendError {
-    fn into_response(self) -> Response {
-        let (status, kind) = self.status_and_kind();
-        let message = if kind == ApiErrorKind::Internal {
-            tracing::error!(error = %self, "request failed");
-            "internal server error".to_owned()
-        } else {
-            self.to_string()
-        };
-        let mut response = (status, Json(ApiErrorBody { kind, message })).into_response();
-        let headers = response.headers_mut();
-        match &self {
-            BackendError::RateLimited {
-                retry_after_secs, ..
-            } => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
-            }
-            // RFC 6750: a 401 names the scheme the client should use.
-            BackendError::Unauthorized(_) => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            }
-            _ => {}
-        }
-        response
     }
 }

@@ -41,20 +41,33 @@
 //! Every error response is JSON [`cds_api::ApiErrorBody`]; all errors of this
 //! crate are [`BackendError`].
 
+//! # Layers
+//!
+//! - [`http`]: routes, extractors, limits, the error-to-HTTP mapping;
+//! - [`domain`]: the rules, over the store traits and a clock;
+//! - [`store`]: a trait per aggregate and the SQLite implementation. No SQL
+//!   outside it, and no driver type in any public API.
+//!
+//! [`AppState`] ties them together for the handlers and the admin commands.
+
 pub mod credentials;
-pub mod enrollment;
+pub mod domain;
 mod error;
-mod routes;
-pub mod rules;
-mod store;
+pub mod http;
+mod state;
+pub mod store;
 pub mod tls;
 
 pub use cds_api;
+/// Re-exported so tests can drive the backend's clock.
+pub use cds_domain;
 /// Re-exported so clients' tests can verify issued credentials offline.
 pub use cds_qr;
+pub use domain::applications::SubmitOutcome;
+pub use domain::{enrollment, rules};
 pub use error::BackendError;
-pub use routes::app;
-pub use store::{AppState, SubmitOutcome};
+pub use http::app;
+pub use state::AppState;
 
 use std::future::Future;
 use std::sync::Arc;

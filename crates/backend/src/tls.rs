@@ -79,22 +79,26 @@ impl DevTls {
 /// Loads the development TLS files from `dir`, or makes them.
 ///
 /// If `ca.pem`, `server.pem` and `server.key` all exist they are loaded as
-/// they are. Otherwise a new CA and server certificate are generated and
-/// written (replacing any partial set); the CA's private key is discarded
-/// after signing, so nothing else can ever be signed by it.
+/// they are. If none exists, a new CA and server certificate are generated
+/// and written; the CA's private key is discarded after signing, so nothing
+/// else can ever be signed by it. If only some exist, that is an error:
+/// the server never writes certificates over files that are there (they
+/// may be an operator's real ones, or a CA clients already trust).
 pub fn ensure_dev_tls(dir: &Path) -> Result<DevTls, BackendError> {
     let ca = dir.join(CA_CERT_FILE);
     let cert = dir.join(SERVER_CERT_FILE);
     let key = dir.join(SERVER_KEY_FILE);
-    if ca.is_file() && cert.is_file() && key.is_file() {
-        let read = |p: &Path| {
-            fs::read_to_string(p)
-                .map_err(|e| BackendError::io(format!("cannot read {}", p.display()), e))
-        };
+    let files = [&ca, &cert, &key];
+    let present: Vec<&std::path::PathBuf> = files
+        .iter()
+        .copied()
+        .filter(|p| p.symlink_metadata().is_ok())
+        .collect();
+    if present.len() == files.len() {
         let tls = DevTls {
-            ca_cert_pem: read(&ca)?,
-            server_cert_pem: read(&cert)?,
-            server_key_pem: read(&key)?,
+            ca_cert_pem: read_pem(&ca)?,
+            server_cert_pem: read_pem(&cert)?,
+            server_key_pem: read_pem(&key)?,
         };
         // Fail here, with the directory named, rather than at first connect.
         tls.server_config().map_err(|e| {
@@ -102,12 +106,50 @@ pub fn ensure_dev_tls(dir: &Path) -> Result<DevTls, BackendError> {
         })?;
         return Ok(tls);
     }
+    if !present.is_empty() {
+        let missing: Vec<String> = files
+            .iter()
+            .filter(|p| !present.contains(p))
+            .map(|p| p.display().to_string())
+            .collect();
+        return Err(BackendError::Tls(format!(
+            "{} holds part of a TLS set; missing: {}. Nothing was generated, so that no \
+             existing file is replaced: restore the missing files, or empty the directory \
+             to make a new development CA",
+            dir.display(),
+            missing.join(", ")
+        )));
+    }
 
     let tls = generate()?;
     create_private_dir(dir)?;
     write_file(&ca, tls.ca_cert_pem.as_bytes(), false)?;
     write_file(&cert, tls.server_cert_pem.as_bytes(), false)?;
     write_file(&key, tls.server_key_pem.as_bytes(), true)?;
+    Ok(tls)
+}
+
+fn read_pem(p: &Path) -> Result<String, BackendError> {
+    fs::read_to_string(p).map_err(|e| BackendError::io(format!("cannot read {}", p.display()), e))
+}
+
+/// Loads a certificate chain and its private key (PEM) given as files, for
+/// a deployment with a real certificate. Nothing is ever generated: a
+/// missing, unreadable or unusable file is an error naming it. The CA of
+/// such a certificate is not known here, so `ca_cert_pem` is empty.
+pub fn load_tls_files(cert: &Path, key: &Path) -> Result<DevTls, BackendError> {
+    let tls = DevTls {
+        ca_cert_pem: String::new(),
+        server_cert_pem: read_pem(cert)?,
+        server_key_pem: read_pem(key)?,
+    };
+    tls.server_config().map_err(|e| {
+        BackendError::Tls(format!(
+            "{} and {} are unusable: {e}",
+            cert.display(),
+            key.display()
+        ))
+    })?;
     Ok(tls)
 }
 
@@ -217,13 +259,52 @@ mod tests {
     }
 
     #[test]
-    fn a_partial_set_is_regenerated() {
+    fn a_partial_set_is_an_error_and_nothing_is_overwritten() {
         let dir = tempfile::tempdir().unwrap();
         let first = ensure_dev_tls(dir.path()).unwrap();
         fs::remove_file(dir.path().join(SERVER_KEY_FILE)).unwrap();
+        let err = ensure_dev_tls(dir.path()).unwrap_err();
+        assert!(matches!(err, BackendError::Tls(_)), "{err:?}");
+        assert!(err.to_string().contains(SERVER_KEY_FILE), "{err}");
+        // The files that were there are untouched, and no key was made.
+        assert_eq!(
+            fs::read_to_string(dir.path().join(CA_CERT_FILE)).unwrap(),
+            first.ca_cert_pem
+        );
+        assert_eq!(
+            fs::read_to_string(dir.path().join(SERVER_CERT_FILE)).unwrap(),
+            first.server_cert_pem
+        );
+        assert!(!dir.path().join(SERVER_KEY_FILE).exists());
+        // Once the directory is empty, a new set is made.
+        fs::remove_file(dir.path().join(CA_CERT_FILE)).unwrap();
+        fs::remove_file(dir.path().join(SERVER_CERT_FILE)).unwrap();
         let second = ensure_dev_tls(dir.path()).unwrap();
         assert_ne!(first.ca_cert_pem, second.ca_cert_pem);
         assert_eq!(ensure_dev_tls(dir.path()).unwrap(), second);
+    }
+
+    #[test]
+    fn given_certificate_files_are_loaded_and_never_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let made = ensure_dev_tls(&dir.path().join("dev")).unwrap();
+        let cert = dir.path().join("dev").join(SERVER_CERT_FILE);
+        let key = dir.path().join("dev").join(SERVER_KEY_FILE);
+        let loaded = load_tls_files(&cert, &key).unwrap();
+        assert_eq!(loaded.server_cert_pem, made.server_cert_pem);
+        assert_eq!(loaded.server_key_pem, made.server_key_pem);
+
+        let missing = dir.path().join("real").join("fullchain.pem");
+        let err = load_tls_files(&missing, &key).unwrap_err();
+        assert!(err.to_string().contains("fullchain.pem"), "{err}");
+        assert!(!missing.exists(), "nothing is generated");
+        assert!(!dir.path().join("real").exists());
+
+        let junk = dir.path().join("junk.pem");
+        fs::write(&junk, "not a certificate").unwrap();
+        let err = load_tls_files(&junk, &key).unwrap_err();
+        assert!(matches!(err, BackendError::Tls(_)), "{err:?}");
+        assert_eq!(fs::read_to_string(&junk).unwrap(), "not a certificate");
     }
 
     #[test]

@@ -184,3 +184,63 @@ fn set_status_does_not_create_a_missing_database() {
     );
     assert!(!db.exists());
 }
+
+#[test]
+fn serve_refuses_missing_tls_files_and_never_generates_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.sqlite3");
+    let cert = dir.path().join("real").join("fullchain.pem");
+    let key = dir.path().join("real").join("privkey.pem");
+    let out = run(&[
+        os("serve"),
+        os("--listen"),
+        os("127.0.0.1:0"),
+        os("--db"),
+        db.as_os_str(),
+        os("--tls-cert"),
+        cert.as_os_str(),
+        os("--tls-key"),
+        key.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("fullchain.pem"), "{err}");
+    assert!(stdout(&out).is_empty(), "no listening line on failure");
+    assert!(!dir.path().join("real").exists(), "nothing is generated");
+}
+
+#[test]
+fn serve_never_regenerates_over_a_partial_tls_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let tls = dir.path().join("tls");
+    let out = run(&[os("gen-cert"), os("--tls-dir"), tls.as_os_str()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ca = std::fs::read_to_string(tls.join("ca.pem")).unwrap();
+    let cert = std::fs::read_to_string(tls.join("server.pem")).unwrap();
+    std::fs::remove_file(tls.join("server.key")).unwrap();
+
+    let db = dir.path().join("b.sqlite3");
+    let out = run(&[
+        os("serve"),
+        os("--listen"),
+        os("127.0.0.1:0"),
+        os("--db"),
+        db.as_os_str(),
+        os("--tls-dir"),
+        tls.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("server.key"), "{err}");
+    assert!(stdout(&out).is_empty());
+    assert_eq!(std::fs::read_to_string(tls.join("ca.pem")).unwrap(), ca);
+    assert_eq!(
+        std::fs::read_to_string(tls.join("server.pem")).unwrap(),
+        cert
+    );
+    assert!(!tls.join("server.key").exists());
+    // gen-cert refuses the same way.
+    let out = run(&[os("gen-cert"), os("--tls-dir"), tls.as_os_str()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(std::fs::read_to_string(tls.join("ca.pem")).unwrap(), ca);
+}

@@ -12,11 +12,9 @@ use cds_api::{
 use cds_backend::credentials::{
     revocations_from_wire, trust_list_from_wire, unix_now, CredentialIssuer,
 };
-use cds_backend::tls::ensure_dev_tls;
-use cds_backend::{app, serve, AppState};
+use cds_backend::{app, AppState};
 use cds_qr::credential::{verify, RevocationList};
 use http_body_util::BodyExt;
-use std::net::TcpListener;
 use std::process::{Command, Output};
 use tower::ServiceExt;
 
@@ -262,26 +260,10 @@ fn the_signing_key_persists_with_private_permissions() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn over_https() {
-    let dir = tempfile::tempdir().unwrap();
-    let tls = ensure_dev_tls(&dir.path().join("tls")).unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let st = state(dir.path());
-    let tls2 = tls.clone();
-    let task = tokio::spawn(async move {
-        serve(listener, st, &tls2, async {
-            let _ = stopped.await;
-        })
-        .await
-    });
-    let client = reqwest::Client::builder()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(tls.ca_cert_pem.as_bytes()).unwrap())
-        .resolve("localhost", addr)
-        .build()
-        .unwrap();
-    let base = format!("https://localhost:{}/v1", addr.port());
+    let city = cds_test_support::TestCity::start().await;
+    assert_eq!(city.admin_token(), Some(TOKEN));
+    let client = city.client();
+    let base = format!("{}/v1", city.url());
     let trust: TrustListBody = client
         .get(format!("{base}/trust-list"))
         .send()
@@ -309,11 +291,10 @@ async fn over_https() {
         .unwrap();
     let t = trust_list_from_wire(&trust).unwrap();
     let list = revocations_from_wire(&revs, &t).unwrap();
-    let out = verify(&issued.payload, &t, &list, unix_now());
+    let out = verify(&issued.payload, &t, &list, city.now());
     assert_eq!(out.code(), "valid");
     assert_eq!(out.claims().unwrap().id_number, None);
-    let _ = stop.send(());
-    task.await.unwrap().unwrap();
+    city.stop().await;
 }
 
 fn run(args: &[&str]) -> Output {

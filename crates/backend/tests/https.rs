@@ -1,53 +1,21 @@
-//! The backend over real HTTPS on loopback: `serve` in process on a port-0
-//! listener, and the real `cds-backend` binary.
+//! The backend over real HTTPS on loopback: in process (the test city of
+//! `cds-test-support`, port 0), and the real `cds-backend` binary.
 
 use cds_api::{
     Applicant, ApplicationReceipt, DocumentKind, DocumentRef, Health, SubmitApplication,
     IDEMPOTENCY_HEADER,
 };
-use cds_backend::tls::{ensure_dev_tls, DevTls};
-use cds_backend::{serve, AppState};
-use std::net::{SocketAddr, TcpListener};
+use cds_backend::tls::ensure_dev_tls;
+use cds_backend::AppState;
+use cds_test_support::TestCity;
+use std::net::SocketAddr;
 use std::path::Path;
 use tokio::io::AsyncBufReadExt;
-use tokio::sync::oneshot;
-
-struct Server {
-    addr: SocketAddr,
-    stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<Result<(), cds_backend::BackendError>>,
-}
-
-impl Server {
-    fn start(state: AppState, tls: &DevTls) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let tls = tls.clone();
-        let task = tokio::spawn(async move {
-            serve(listener, state, &tls, async {
-                let _ = stopped.await;
-            })
-            .await
-        });
-        Server { addr, stop, task }
-    }
-
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        self.task.await.unwrap().unwrap();
-    }
-}
 
 /// A client that trusts exactly `ca_pem`. `localhost` is pinned to the
 /// server's loopback address so the test does not depend on /etc/hosts.
 fn client(ca_pem: &str, addr: SocketAddr) -> reqwest::Client {
-    reqwest::Client::builder()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap())
-        .resolve("localhost", addr)
-        .build()
-        .unwrap()
+    cds_test_support::client_trusting(ca_pem, addr)
 }
 
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
@@ -100,11 +68,9 @@ async fn post(client: &reqwest::Client, url: &str, req: &SubmitApplication) -> r
 
 #[tokio::test(flavor = "multi_thread")]
 async fn health_over_https_by_ip_and_by_localhost() {
-    let dir = tempfile::tempdir().unwrap();
-    let tls = ensure_dev_tls(&dir.path().join("tls")).unwrap();
-    let server = Server::start(AppState::in_memory().unwrap(), &tls);
-    let port = server.addr.port();
-    let c = client(&tls.ca_cert_pem, server.addr);
+    let server = TestCity::start().await;
+    let port = server.port();
+    let c = server.client();
 
     for url in [
         format!("https://127.0.0.1:{port}"),
@@ -131,20 +97,19 @@ async fn health_over_https_by_ip_and_by_localhost() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_that_does_not_trust_the_dev_ca_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let tls = ensure_dev_tls(&dir.path().join("tls")).unwrap();
-    let server = Server::start(AppState::in_memory().unwrap(), &tls);
-    let url = format!("https://localhost:{}/v1/health", server.addr.port());
+    let server = TestCity::start().await;
+    let url = format!("{}/v1/health", server.url());
 
     // Trusts nothing at all.
     let no_roots = reqwest::Client::builder()
         .tls_built_in_root_certs(false)
-        .resolve("localhost", server.addr)
+        .resolve("localhost", server.addr())
         .build()
         .unwrap();
     // Trusts another development CA.
     let other_ca = ensure_dev_tls(&dir.path().join("other-tls")).unwrap();
-    assert_ne!(other_ca.ca_cert_pem, tls.ca_cert_pem);
-    let wrong_ca = client(&other_ca.ca_cert_pem, server.addr);
+    assert_ne!(other_ca.ca_cert_pem, server.ca_pem());
+    let wrong_ca = client(&other_ca.ca_cert_pem, server.addr());
 
     for c in [no_roots, wrong_ca] {
         let err = c.get(&url).send().await.unwrap_err();
@@ -155,12 +120,9 @@ async fn a_client_that_does_not_trust_the_dev_ca_is_refused() {
 
     // The server is still fine for a client that trusts it.
     assert_eq!(
-        health(
-            &client(&tls.ca_cert_pem, server.addr),
-            &url.replace("/v1/health", "")
-        )
-        .await
-        .status,
+        health(&server.client(), &url.replace("/v1/health", ""))
+            .await
+            .status,
         "ok"
     );
     server.stop().await;
@@ -168,24 +130,23 @@ async fn a_client_that_does_not_trust_the_dev_ca_is_refused() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn applications_persist_across_a_restart_on_the_same_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("backend.sqlite3");
-    let tls = ensure_dev_tls(&dir.path().join("tls")).unwrap();
     let req = application();
 
-    let server = Server::start(AppState::open(&db).unwrap(), &tls);
-    let url = format!("https://localhost:{}", server.addr.port());
-    let resp = post(&client(&tls.ca_cert_pem, server.addr), &url, &req).await;
+    let server = TestCity::start().await;
+    let db = server.db_path();
+    let url = server.url();
+    let resp = post(&server.client(), &url, &req).await;
     assert_eq!(resp.status(), reqwest::StatusCode::CREATED);
     let receipt: ApplicationReceipt = resp.json().await.unwrap();
-    server.stop().await;
+    let tls = server.tls().clone();
+    let offline = server.stop().await;
 
-    // Same files, new process-equivalent: new state, new port.
-    let tls_again = ensure_dev_tls(&dir.path().join("tls")).unwrap();
+    // Same files, new process-equivalent: a new state over the same file.
+    let tls_again = ensure_dev_tls(&offline.dir().join(cds_test_support::TLS_DIR)).unwrap();
     assert_eq!(tls_again, tls);
-    let server = Server::start(AppState::open(&db).unwrap(), &tls_again);
-    let url = format!("https://localhost:{}", server.addr.port());
-    let c = client(&tls.ca_cert_pem, server.addr);
+    let server = offline.start().await;
+    let url = server.url();
+    let c = server.client();
     let resp = c
         .get(format!("{url}/v1/applications/{}", receipt.case_number))
         .send()
@@ -198,7 +159,7 @@ async fn applications_persist_across_a_restart_on_the_same_file() {
     let resp = post(&c, &url, &req).await;
     assert_eq!(resp.status(), reqwest::StatusCode::OK);
     assert_eq!(resp.json::<ApplicationReceipt>().await.unwrap(), receipt);
-    server.stop().await;
+    let _offline = server.stop().await;
 
     assert_eq!(
         AppState::open(&db)

@@ -1,21 +1,23 @@
-//! `cds-backend`: run the reference city backend, make its development
-//! certificates, enrol citizens, or change an application's status (admin
-//! hooks).
+//! The command line: usage text, defaults and the argument parser.
+//!
+//! Hand-written rather than clap: the messages are part of the interface
+//! (tests and operators read them), and the grammar is small.
 
-use anyhow::{bail, Context, Result};
 use cds_api::ApplicationStatus;
-use cds_backend::{credentials, serve, tls, AppState};
-use std::io::Write;
-use std::net::{SocketAddr, TcpListener};
+use cds_backend::credentials;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
-const USAGE: &str = "\
+pub(crate) const USAGE: &str = "\
 usage:
-  cds-backend serve [--listen ADDR] [--db FILE] [--tls-dir DIR]
+  cds-backend serve [--listen ADDR] [--db FILE] [--tls-dir DIR | --tls-cert FILE --tls-key FILE]
                     [--signing-key FILE] [--admin-token-file FILE]
                     [--credential-validity-days N]
-      serve the /v1 API over HTTPS until SIGINT/SIGTERM
+      serve the /v1 API over HTTPS until SIGINT/SIGTERM; prints
+      `listening on https://ADDR` with the bound port (so --listen 127.0.0.1:0 works)
       (defaults: --listen 127.0.0.1:8443 --db ./cds-backend.sqlite3 --tls-dir ./cds-dev-tls
+       --tls-dir: development CA and certificate, made there if the directory has none of them;
+       --tls-cert/--tls-key: a real certificate chain and key (PEM), never generated;
        --signing-key: cds-credential-key.p8 beside the database, made on first start; without
        --admin-token-file, issuing, revoking and enrolling over HTTP is disabled;
        --credential-validity-days: validity of credentials claimed or refreshed by devices,
@@ -39,18 +41,18 @@ usage:
       (exit 0 valid, 3 expired/not yet valid/revoked/forged/malformed)
   cds-backend --help | --version";
 
-const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
-const DEFAULT_DB: &str = "./cds-backend.sqlite3";
-const DEFAULT_TLS_DIR: &str = "./cds-dev-tls";
-const DEFAULT_SIGNING_KEY: &str = "./cds-credential-key.p8";
-const SIGNING_KEY_FILE: &str = "cds-credential-key.p8";
+pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
+pub(crate) const DEFAULT_DB: &str = "./cds-backend.sqlite3";
+pub(crate) const DEFAULT_TLS_DIR: &str = "./cds-dev-tls";
+pub(crate) const DEFAULT_SIGNING_KEY: &str = "./cds-credential-key.p8";
+pub(crate) const SIGNING_KEY_FILE: &str = "cds-credential-key.p8";
 
 #[derive(Debug, PartialEq, Eq)]
-enum Command {
+pub(crate) enum Command {
     Serve {
         listen: SocketAddr,
         db: PathBuf,
-        tls_dir: PathBuf,
+        tls: TlsSource,
         /// `None`: `cds-credential-key.p8` beside the database.
         signing_key: Option<PathBuf>,
         admin_token_file: Option<PathBuf>,
@@ -88,19 +90,28 @@ enum Command {
 }
 
 #[derive(Debug, PartialEq, Eq)]
-enum VerifyInput {
+pub(crate) enum VerifyInput {
     Payload(String),
     Image(PathBuf),
 }
 
 #[derive(Debug, PartialEq, Eq)]
-enum TrustSource {
+pub(crate) enum TrustSource {
     File(PathBuf),
     SigningKey(PathBuf),
 }
 
+/// Where `serve` gets its certificate.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum TlsSource {
+    /// The development CA and certificate in this directory.
+    DevDir(PathBuf),
+    /// A certificate chain and key given as files: never generated.
+    Files { cert: PathBuf, key: PathBuf },
+}
+
 /// Parses the arguments after the program name.
-fn parse_args(args: &[String]) -> Result<Command, String> {
+pub(crate) fn parse_args(args: &[String]) -> Result<Command, String> {
     let Some((sub, rest)) = args.split_first() else {
         return Err("missing command".into());
     };
@@ -111,6 +122,8 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
             "--listen",
             "--db",
             "--tls-dir",
+            "--tls-cert",
+            "--tls-key",
             "--signing-key",
             "--admin-token-file",
             "--credential-validity-days",
@@ -190,11 +203,24 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
                         )
                     })?,
             };
+            let tls = match (
+                path(&mut opts, "--tls-dir"),
+                path(&mut opts, "--tls-cert"),
+                path(&mut opts, "--tls-key"),
+            ) {
+                (dir, None, None) => {
+                    TlsSource::DevDir(dir.unwrap_or_else(|| PathBuf::from(DEFAULT_TLS_DIR)))
+                }
+                (None, Some(cert), Some(key)) => TlsSource::Files { cert, key },
+                (Some(_), _, _) => {
+                    return Err("give `--tls-dir` or `--tls-cert`/`--tls-key`, not both".into())
+                }
+                (None, _, _) => return Err("`--tls-cert` and `--tls-key` go together".into()),
+            };
             Ok(Command::Serve {
                 listen,
                 db: path(&mut opts, "--db").unwrap_or_else(|| PathBuf::from(DEFAULT_DB)),
-                tls_dir: path(&mut opts, "--tls-dir")
-                    .unwrap_or_else(|| PathBuf::from(DEFAULT_TLS_DIR)),
+                tls,
                 signing_key: path(&mut opts, "--signing-key"),
                 admin_token_file: path(&mut opts, "--admin-token-file"),
                 credential_validity_days,
@@ -294,324 +320,6 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
     }
 }
 
-fn main() -> std::process::ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let command = match parse_args(&args) {
-        Ok(c) => c,
-        Err(message) => {
-            eprintln!("cds-backend: {message}\n\n{USAGE}");
-            return std::process::ExitCode::from(2);
-        }
-    };
-    match run(command) {
-        Ok(Outcome::Ok) => std::process::ExitCode::SUCCESS,
-        Ok(Outcome::NotValid) => std::process::ExitCode::from(3),
-        Err(e) => {
-            eprintln!("cds-backend: error: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
-}
-
-enum Outcome {
-    Ok,
-    NotValid,
-}
-
-fn run(command: Command) -> Result<Outcome> {
-    match command {
-        Command::Enroll {
-            db,
-            number,
-            name,
-            dob,
-        } => {
-            // Never create a database here: a typo in --db would enrol the
-            // citizen into a file no server reads.
-            if !db.is_file() {
-                bail!("no database file at {}", db.display());
-            }
-            let runtime = runtime()?;
-            let code = runtime.block_on(async {
-                // A second connection to the server's file: WAL and the busy
-                // timeout set by `open` let both write safely.
-                let state = AppState::open(&db)?;
-                state
-                    .create_enrollment(
-                        cds_api::CreateEnrollment {
-                            number,
-                            full_name: name,
-                            date_of_birth: dob,
-                        },
-                        credentials::unix_now(),
-                    )
-                    .await
-            })?;
-            println!("code: {}", code.code);
-            println!("expires_at: {}", code.expires_at);
-            Ok(Outcome::Ok)
-        }
-        Command::Revoke { db, credential_id } => {
-            if !db.is_file() {
-                bail!("no database file at {}", db.display());
-            }
-            let runtime = runtime()?;
-            let (id, at) = runtime.block_on(async {
-                let state = AppState::open(&db)?;
-                state
-                    .revoke_credential(&credential_id, credentials::unix_now())
-                    .await
-            })?;
-            println!("revoked {id} at {at}");
-            Ok(Outcome::Ok)
-        }
-        Command::TrustList { signing_key } => {
-            let issuer = load_existing_key(&signing_key)?;
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&issuer.trust_list())
-                    .context("cannot write the trust list")?
-            );
-            Ok(Outcome::Ok)
-        }
-        Command::Verify {
-            input,
-            trust,
-            revocations,
-            now,
-        } => verify(input, trust, revocations, now),
-        other => run_other(other).map(|()| Outcome::Ok),
-    }
-}
-
-fn load_existing_key(path: &std::path::Path) -> Result<credentials::CredentialIssuer> {
-    if !path.is_file() {
-        bail!(
-            "no signing key at {} (the server makes it on first start)",
-            path.display()
-        );
-    }
-    Ok(credentials::CredentialIssuer::load_or_create(path)?)
-}
-
-fn verify(
-    input: VerifyInput,
-    trust: TrustSource,
-    revocations: Option<PathBuf>,
-    now: Option<i64>,
-) -> Result<Outcome> {
-    let trust_body: cds_api::TrustListBody = match trust {
-        TrustSource::File(f) => {
-            let text = std::fs::read_to_string(&f)
-                .with_context(|| format!("cannot read the trust list {}", f.display()))?;
-            serde_json::from_str(&text)
-                .with_context(|| format!("{} is not a trust list", f.display()))?
-        }
-        TrustSource::SigningKey(k) => load_existing_key(&k)?.trust_list(),
-    };
-    let trust = credentials::trust_list_from_wire(&trust_body)?;
-    let revoked = match revocations {
-        None => cds_qr::credential::RevocationList::default(),
-        Some(f) => {
-            let text = std::fs::read_to_string(&f)
-                .with_context(|| format!("cannot read the revocation list {}", f.display()))?;
-            let body: cds_api::RevocationListBody = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not a revocation list", f.display()))?;
-            credentials::revocations_from_wire(&body, &trust)?
-        }
-    };
-    let payload = match input {
-        VerifyInput::Payload(p) => p,
-        VerifyInput::Image(path) => {
-            let symbols = cds_qr::scan::Pipeline::default()
-                .scan_file(&path)
-                .with_context(|| format!("cannot read a QR code from {}", path.display()))?;
-            let Some(first) = symbols.first() else {
-                bail!("no QR code in {}", path.display());
-            };
-            match cds_qr::route_bytes(&first.bytes) {
-                cds_qr::Routed::CitizenCredential(p) => p,
-                other => bail!(
-                    "the QR code in {} is not a citizen credential (it is {})",
-                    path.display(),
-                    other.kind()
-                ),
-            }
-        }
-    };
-    let now = now.unwrap_or_else(credentials::unix_now);
-    let outcome = cds_qr::credential::verify(&payload, &trust, &revoked, now);
-    println!("{}: {}", outcome.code(), outcome.message());
-    if let Some(c) = outcome.claims() {
-        println!("credential_id: {}", c.credential_id);
-        println!("disclosure: {}", c.disclosure.code());
-        if let Some(n) = &c.full_name {
-            println!("full_name: {n}");
-        }
-        if let Some(n) = &c.id_number {
-            println!("id_number: {n}");
-        }
-        if let Some(d) = &c.date_of_birth {
-            println!("date_of_birth: {d}");
-        }
-        if c.over_18 == Some(true) {
-            println!("over_18: true");
-        }
-        println!("not_before: {}", c.not_before);
-        println!("expires: {}", c.expires);
-    }
-    if revoked.issued_at > 0 {
-        println!("revocations_as_of: {}", revoked.issued_at);
-    }
-    Ok(match outcome {
-        cds_qr::credential::Verification::Valid(_) => Outcome::Ok,
-        _ => Outcome::NotValid,
-    })
-}
-
-fn run_other(command: Command) -> Result<()> {
-    match command {
-        Command::Help => {
-            println!("{USAGE}");
-            Ok(())
-        }
-        Command::Version => {
-            println!("cds-backend {}", env!("CARGO_PKG_VERSION"));
-            Ok(())
-        }
-        Command::GenCert { tls_dir } => {
-            tls::ensure_dev_tls(&tls_dir)
-                .with_context(|| format!("cannot set up TLS in {}", tls_dir.display()))?;
-            println!("{}", tls_dir.join(tls::CA_CERT_FILE).display());
-            Ok(())
-        }
-        Command::SetStatus {
-            db,
-            case_number,
-            status,
-        } => {
-            if !db.is_file() {
-                bail!("no database file at {}", db.display());
-            }
-            let runtime = runtime()?;
-            let receipt = runtime.block_on(async {
-                let state = AppState::open(&db)?;
-                state.set_status(&case_number, status).await
-            })?;
-            println!("{} {}", receipt.case_number, receipt.status.code());
-            Ok(())
-        }
-        Command::Revoke { .. }
-        | Command::TrustList { .. }
-        | Command::Verify { .. }
-        | Command::Enroll { .. } => {
-            bail!("internal: command dispatched twice")
-        }
-        Command::Serve {
-            listen,
-            db,
-            tls_dir,
-            signing_key,
-            admin_token_file,
-            credential_validity_days,
-        } => {
-            init_logging();
-            let signing_key = signing_key.unwrap_or_else(|| {
-                db.parent()
-                    .map(|d| d.join(SIGNING_KEY_FILE))
-                    .unwrap_or_else(|| PathBuf::from(SIGNING_KEY_FILE))
-            });
-            let issuer =
-                credentials::CredentialIssuer::load_or_create(&signing_key).with_context(|| {
-                    format!("cannot load the signing key {}", signing_key.display())
-                })?;
-            let mut state = AppState::open(&db)?
-                .with_issuer(issuer)
-                .with_credential_validity_days(credential_validity_days);
-            if let Some(f) = &admin_token_file {
-                let token = std::fs::read_to_string(f)
-                    .with_context(|| format!("cannot read the admin token {}", f.display()))?;
-                let token = token.trim();
-                if token.len() < 16 {
-                    bail!(
-                        "the admin token in {} must be at least 16 characters",
-                        f.display()
-                    );
-                }
-                state = state.with_admin_token(token);
-            }
-            let dev_tls = tls::ensure_dev_tls(&tls_dir)
-                .with_context(|| format!("cannot set up TLS in {}", tls_dir.display()))?;
-            let runtime = runtime()?;
-            runtime.block_on(async move {
-                // Install the signal handlers before announcing readiness, so
-                // a signal right after the line is handled gracefully.
-                let shutdown = shutdown_signal()?;
-                let listener = TcpListener::bind(listen)
-                    .with_context(|| format!("cannot listen on {listen}"))?;
-                let addr = listener
-                    .local_addr()
-                    .context("cannot read the listening address")?;
-                let mut out = std::io::stdout().lock();
-                writeln!(out, "listening on https://{addr}")
-                    .and_then(|()| out.flush())
-                    .context("cannot write to stdout")?;
-                drop(out);
-                eprintln!(
-                    "cds-backend: database {}, clients must trust {}",
-                    db.display(),
-                    tls_dir.join(tls::CA_CERT_FILE).display()
-                );
-                serve(listener, state, &dev_tls, shutdown).await?;
-                Ok(())
-            })
-        }
-    }
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
-}
-
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
-/// A future that completes on SIGINT or SIGTERM. The handlers are installed
-/// now, not when the future is first polled.
-fn shutdown_signal() -> Result<impl std::future::Future<Output = ()> + Send + 'static> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut interrupt =
-            signal(SignalKind::interrupt()).context("cannot install the SIGINT handler")?;
-        let mut terminate =
-            signal(SignalKind::terminate()).context("cannot install the SIGTERM handler")?;
-        Ok(async move {
-            tokio::select! {
-                _ = interrupt.recv() => {}
-                _ = terminate.recv() => {}
-            }
-        })
-    }
-    #[cfg(not(unix))]
-    {
-        Ok(async {
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -628,7 +336,7 @@ mod tests {
             Ok(Command::Serve {
                 listen: "127.0.0.1:8443".parse().unwrap(),
                 db: PathBuf::from(DEFAULT_DB),
-                tls_dir: PathBuf::from(DEFAULT_TLS_DIR),
+                tls: TlsSource::DevDir(PathBuf::from(DEFAULT_TLS_DIR)),
                 signing_key: None,
                 admin_token_file: None,
                 credential_validity_days: 7,
@@ -646,12 +354,40 @@ mod tests {
             Ok(Command::Serve {
                 listen: "127.0.0.1:0".parse().unwrap(),
                 db: PathBuf::from("/tmp/x.db"),
-                tls_dir: PathBuf::from("t"),
+                tls: TlsSource::DevDir(PathBuf::from("t")),
                 signing_key: None,
                 admin_token_file: None,
                 credential_validity_days: 7,
             })
         );
+    }
+
+    #[test]
+    fn serve_takes_a_real_certificate_instead_of_the_dev_ca() {
+        match parse(&["serve", "--tls-cert", "c.pem", "--tls-key", "k.pem"]) {
+            Ok(Command::Serve { tls, .. }) => assert_eq!(
+                tls,
+                TlsSource::Files {
+                    cert: PathBuf::from("c.pem"),
+                    key: PathBuf::from("k.pem")
+                }
+            ),
+            other => panic!("{other:?}"),
+        }
+        let err = |a: &[&str]| parse(a).unwrap_err();
+        assert!(err(&["serve", "--tls-cert", "c.pem"]).contains("go together"));
+        assert!(err(&["serve", "--tls-key", "k.pem"]).contains("go together"));
+        assert!(err(&[
+            "serve",
+            "--tls-dir",
+            "d",
+            "--tls-cert",
+            "c",
+            "--tls-key",
+            "k"
+        ])
+        .contains("not both"));
+        assert!(err(&["gen-cert", "--tls-cert", "c"]).contains("--tls-cert"));
     }
 
     #[test]
