@@ -2,112 +2,20 @@
 //! log.
 
 use cds_api::{ApplicationReceipt, DocumentKind, SubmitApplication};
-use ring::rand::SystemRandom;
-use rusqlite::types::ValueRef;
-use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
-use crate::docs::doc_by_number;
-use serde::{Deserialize, Serialize};
-
-use crate::crypto::{LookupKey, Place, VaultKey};
+use crate::delivery::{DeliveryErrorKind, DeliveryFailure};
 use crate::error::db;
+use crate::rows::applications as app_rows;
+use crate::rows::disclosures::{self, DisclosureBody};
+use crate::rows::{history, links};
 use crate::{
-    new_id, now_rfc3339, open_json, seal_json, text, ApplicationRecord, Disclosure,
-    DisclosureChannel, DocumentSummary, NewDisclosure, StatusChange, Vault, VaultError,
-    T_APPLICATIONS, T_DISCLOSURES, T_HISTORY,
+    now_rfc3339, open_json, text, ApplicationRecord, Disclosure, DisclosureChannel,
+    DocumentSummary, NewDisclosure, StatusChange, Vault, VaultError,
 };
 
 /// Longest accepted idempotency key (a UUID is 36).
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
-/// Longest stored delivery error message; longer ones are cut.
-const MAX_ERROR_CHARS: usize = 2000;
-
-/// An access-log entry's content (also the backup's record of it).
-#[derive(Serialize, Deserialize)]
-pub(crate) struct DisclosureBody {
-    pub channel: DisclosureChannel,
-    pub recipient: String,
-    pub purpose: String,
-    pub legal_basis: String,
-    pub document_ids: Vec<String>,
-    pub summary: String,
-}
-
-/// Sealed body of an access-log entry (`disclosures.body`): the content and
-/// its time, which must equal the plaintext `at` column (it orders the log).
-#[derive(Serialize, Deserialize)]
-pub(crate) struct SealedDisclosure {
-    pub at: String,
-    #[serde(flatten)]
-    pub body: DisclosureBody,
-}
-
-/// Plaintext table of application → document links.
-const T_LINKS: &str = "application_documents";
-
-/// The keyed tag of the link from application `idempotency_key` to
-/// document `document_id` (`application_documents.tag`): HMAC-SHA256 under
-/// the lookup key, domain-separated from number hashes.
-pub(crate) fn link_tag(lookup: &LookupKey, idempotency_key: &str, document_id: &str) -> Vec<u8> {
-    let mut data = b"cds-vault/v2/application-link\0".to_vec();
-    data.extend_from_slice(idempotency_key.as_bytes());
-    data.push(0);
-    data.extend_from_slice(document_id.as_bytes());
-    lookup.hash(&data)
-}
-
-pub(crate) fn add_history(
-    conn: &Connection,
-    key: &VaultKey,
-    rng: &SystemRandom,
-    idempotency_key: &str,
-    at: &str,
-    status: &str,
-    case_number: Option<&str>,
-) -> Result<(), VaultError> {
-    let id = new_id();
-    let body = seal_json(
-        key,
-        rng,
-        &Place::new(T_HISTORY, &id, "body").with_parent(idempotency_key),
-        &StatusChange {
-            at: at.to_owned(),
-            status: status.to_owned(),
-            case_number: case_number.map(str::to_owned),
-        },
-    )?;
-    conn.execute(
-        "INSERT INTO application_history (id, idempotency_key, at, body) VALUES (?1, ?2, ?3, ?4)",
-        params![id, idempotency_key, at, body],
-    )
-    .map_err(db)?;
-    Ok(())
-}
-
-/// Links an application to the stored documents it carries (found by
-/// keyed number hash, then checked); returns their ids.
-pub(crate) fn link_documents(
-    conn: &Connection,
-    key: &VaultKey,
-    lookup: &LookupKey,
-    idempotency_key: &str,
-    app: &SubmitApplication,
-) -> Result<Vec<String>, VaultError> {
-    let mut ids = Vec::new();
-    for d in &app.documents {
-        let id = doc_by_number(conn, key, lookup, d.kind, &d.number)?.map(|(id, _)| id);
-        if let Some(id) = id {
-            conn.execute(
-                "INSERT OR IGNORE INTO application_documents (idempotency_key, document_id, tag) \
-                 VALUES (?1, ?2, ?3)",
-                params![idempotency_key, id, link_tag(lookup, idempotency_key, &id)],
-            )
-            .map_err(db)?;
-            ids.push(id);
-        }
-    }
-    Ok(ids)
-}
 
 /// `"CCCD 0790…1234"`: the kind and the number masked.
 pub(crate) fn mask(kind: DocumentKind, number: &str) -> String {
@@ -165,7 +73,6 @@ impl Vault {
     pub fn enqueue_application(&mut self, app: &SubmitApplication) -> Result<(), VaultError> {
         let key = app.idempotency_key.as_str();
         check_idempotency_key(key)?;
-        let payload = self.seal_json(&Place::new(T_APPLICATIONS, key, "payload"), app)?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -179,11 +86,8 @@ impl Vault {
             .optional()
             .map_err(db)?;
         if let Some(blob) = existing {
-            let stored: SubmitApplication = open_json(
-                &self.key,
-                &Place::new(T_APPLICATIONS, key, "payload"),
-                &blob,
-            )?;
+            let stored: SubmitApplication =
+                open_json(&self.key, &app_rows::payload_place(key), &blob)?;
             return if stored == *app {
                 Ok(())
             } else {
@@ -194,21 +98,16 @@ impl Vault {
             };
         }
         let now = now_rfc3339()?;
-        tx.execute(
-            "INSERT INTO applications (idempotency_key, created_at, state, payload) \
-             VALUES (?1, ?2, 'queued', ?3)",
-            params![key, now, payload],
-        )
-        .map_err(db)?;
-        add_history(&tx, &self.key, &self.rng, key, &now, "queued", None)?;
-        let ids = link_documents(&tx, &self.key, &self.lookup, key, app)?;
+        app_rows::insert(&tx, &self.key, &self.rng, &now, "queued", app, None, None)?;
+        history::add(&tx, &self.key, &self.rng, key, &now, "queued", None)?;
+        let ids = links::link_documents(&tx, &self.key, &self.lookup, key, app)?;
         let summary = app
             .documents
             .iter()
             .map(|d| mask(d.kind, &d.number))
             .collect::<Vec<_>>()
             .join(", ");
-        insert_disclosure(
+        disclosures::add(
             &tx,
             &self.key,
             &self.rng,
@@ -238,7 +137,7 @@ impl Vault {
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(db)? {
             let key = text(row, 0)?;
-            out.push(self.open_json_cell(row, 1, &Place::new(T_APPLICATIONS, &key, "payload"))?);
+            out.push(self.open_json_cell(row, 1, &app_rows::payload_place(&key))?);
         }
         Ok(out)
     }
@@ -261,10 +160,7 @@ impl Vault {
                 ),
             ));
         }
-        let sealed = self.seal_json(
-            &Place::new(T_APPLICATIONS, idempotency_key, "receipt"),
-            receipt,
-        )?;
+        let sealed = self.seal_json(&app_rows::receipt_place(idempotency_key), receipt)?;
         let last = self.application_history(idempotency_key)?.pop();
         let tx = self
             .conn
@@ -281,7 +177,7 @@ impl Vault {
             return Err(not_found_application(idempotency_key));
         }
         if last.map(|l| l.status) != Some(receipt.status.code().to_owned()) {
-            add_history(
+            history::add(
                 &tx,
                 &self.key,
                 &self.rng,
@@ -294,19 +190,57 @@ impl Vault {
         tx.commit().map_err(db)
     }
 
-    /// Remembers why the last delivery attempt failed (shown to the
-    /// citizen). Messages longer than 2000 characters are cut.
+    /// Records why delivering an application failed ([`DeliveryFailure`]:
+    /// its kind and the message, cut to 2,000 characters), keeping it
+    /// queued. Recording the failure that is already stored writes nothing:
+    /// an app retrying while offline does not commit (and fsync) the same
+    /// value every few seconds. [`VaultError::NotFound`] for an unknown
+    /// application.
+    pub fn record_delivery_failure(
+        &mut self,
+        idempotency_key: &str,
+        kind: DeliveryErrorKind,
+        message: &str,
+    ) -> Result<(), VaultError> {
+        self.store_delivery_failure(idempotency_key, DeliveryFailure::new(Some(kind), message))
+    }
+
+    /// Records a delivery failure without its kind (it reads back with
+    /// `last_error_kind: None`). Kept for callers not yet passing a
+    /// [`DeliveryErrorKind`]; use [`Vault::record_delivery_failure`].
     pub fn record_delivery_error(
         &mut self,
         idempotency_key: &str,
         message: &str,
     ) -> Result<(), VaultError> {
-        let message: String = message.chars().take(MAX_ERROR_CHARS).collect();
-        let sealed = self.key.seal(
-            &self.rng,
-            &Place::new(T_APPLICATIONS, idempotency_key, "last_error"),
-            message.as_bytes(),
-        )?;
+        self.store_delivery_failure(idempotency_key, DeliveryFailure::new(None, message))
+    }
+
+    fn store_delivery_failure(
+        &mut self,
+        idempotency_key: &str,
+        failure: DeliveryFailure,
+    ) -> Result<(), VaultError> {
+        let stored: Option<Option<Vec<u8>>> = self
+            .conn
+            .query_row(
+                "SELECT last_error FROM applications WHERE idempotency_key = ?1",
+                [idempotency_key],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)?;
+        let Some(stored) = stored else {
+            return Err(not_found_application(idempotency_key));
+        };
+        // The stored value is opened (and so authenticated) before it is
+        // compared: a tampered one is reported, not silently kept.
+        if let Some(sealed) = stored {
+            if app_rows::open_failure(&self.key, idempotency_key, &sealed)? == failure {
+                return Ok(());
+            }
+        }
+        let sealed = app_rows::seal_failure(&self.key, &self.rng, idempotency_key, &failure)?;
         let changed = self
             .conn
             .execute(
@@ -324,16 +258,26 @@ impl Vault {
     pub fn list_applications(&self) -> Result<Vec<ApplicationRecord>, VaultError> {
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT idempotency_key, created_at, payload, receipt, last_error \
-                 FROM applications ORDER BY created_at DESC, rowid DESC",
-            )
+            .prepare(&format!(
+                "SELECT {} FROM applications ORDER BY created_at DESC, rowid DESC",
+                app_rows::COLUMNS
+            ))
             .map_err(db)?;
         let mut rows = stmt.query([]).map_err(db)?;
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(db)? {
-            let key = text(row, 0)?;
-            out.push(self.application_from_row(row, &key)?);
+            let a = app_rows::open_row(&self.key, row)?;
+            let (last_error, last_error_kind) = match a.failure {
+                Some(f) => (Some(f.message), f.kind),
+                None => (None, None),
+            };
+            out.push(ApplicationRecord {
+                submission: a.payload,
+                receipt: a.receipt,
+                last_error,
+                last_error_kind,
+                created_at: a.created_at,
+            });
         }
         Ok(out)
     }
@@ -346,30 +290,7 @@ impl Vault {
         &self,
         idempotency_key: &str,
     ) -> Result<Vec<DocumentSummary>, VaultError> {
-        let mut ids = Vec::new();
-        {
-            let mut stmt = self
-                .conn
-                .prepare(
-                    "SELECT document_id, tag FROM application_documents \
-                     WHERE idempotency_key = ?1",
-                )
-                .map_err(db)?;
-            let mut rows = stmt.query([idempotency_key]).map_err(db)?;
-            while let Some(r) = rows.next().map_err(db)? {
-                let doc = text(r, 0)?;
-                match r.get_ref(1).map_err(db)? {
-                    ValueRef::Blob(t) if t == link_tag(&self.lookup, idempotency_key, &doc) => {}
-                    _ => {
-                        return Err(VaultError::Tampered {
-                            table: T_LINKS,
-                            id: idempotency_key.to_owned(),
-                        })
-                    }
-                }
-                ids.push(doc);
-            }
-        }
+        let ids = links::documents_of(&self.conn, &self.lookup, idempotency_key)?;
         Ok(self
             .list_documents(None)?
             .into_iter()
@@ -383,27 +304,12 @@ impl Vault {
         &self,
         idempotency_key: &str,
     ) -> Result<Vec<StatusChange>, VaultError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT id, body, at FROM application_history WHERE idempotency_key = ?1 \
-                 ORDER BY at, rowid",
-            )
-            .map_err(db)?;
-        let mut rows = stmt.query([idempotency_key]).map_err(db)?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next().map_err(db)? {
-            let id = text(r, 0)?;
-            let place = Place::new(T_HISTORY, &id, "body").with_parent(idempotency_key);
-            let change: StatusChange = self.open_json_cell(r, 1, &place)?;
-            // The plaintext `at` orders the history: it must be the sealed one.
-            match r.get_ref(2).map_err(db)? {
-                ValueRef::Text(t) if t == change.at.as_bytes() => {}
-                _ => return Err(place.tampered()),
-            }
-            out.push(change);
-        }
-        Ok(out)
+        Ok(
+            history::of_application(&self.conn, &self.key, idempotency_key)?
+                .into_iter()
+                .map(|(_, change, _)| change)
+                .collect(),
+        )
     }
 
     /// Logs that documents left the vault another way (a QR code shown, an
@@ -435,7 +341,7 @@ impl Vault {
             summary: parts.join(", "),
         };
         let at = now_rfc3339()?;
-        let id = insert_disclosure(&self.conn, &self.key, &self.rng, &at, body)?;
+        let id = disclosures::add(&self.conn, &self.key, &self.rng, &at, body)?;
         self.access_log()?
             .into_iter()
             .find(|x| x.id == id)
@@ -446,18 +352,15 @@ impl Vault {
     pub fn access_log(&self) -> Result<Vec<Disclosure>, VaultError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT id, at, body FROM disclosures ORDER BY at DESC, rowid DESC")
+            .prepare(&format!(
+                "SELECT {} FROM disclosures ORDER BY at DESC, rowid DESC",
+                disclosures::COLUMNS
+            ))
             .map_err(db)?;
         let mut rows = stmt.query([]).map_err(db)?;
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(db)? {
-            let id = text(r, 0)?;
-            let place = Place::new(T_DISCLOSURES, &id, "body");
-            let sealed: SealedDisclosure = self.open_json_cell(r, 2, &place)?;
-            match r.get_ref(1).map_err(db)? {
-                ValueRef::Text(t) if t == sealed.at.as_bytes() => {}
-                _ => return Err(place.tampered()),
-            }
+            let (id, sealed, _) = disclosures::open_row(&self.key, r)?;
             let b = sealed.body;
             out.push(Disclosure {
                 at: sealed.at,
@@ -472,59 +375,6 @@ impl Vault {
         }
         Ok(out)
     }
-
-    /// Row: `idempotency_key, created_at, payload, receipt, last_error`.
-    pub(crate) fn application_from_row(
-        &self,
-        row: &Row<'_>,
-        key: &str,
-    ) -> Result<ApplicationRecord, VaultError> {
-        let submission =
-            self.open_json_cell(row, 2, &Place::new(T_APPLICATIONS, key, "payload"))?;
-        let receipt = match row.get_ref(3).map_err(db)? {
-            ValueRef::Null => None,
-            _ => Some(self.open_json_cell(row, 3, &Place::new(T_APPLICATIONS, key, "receipt"))?),
-        };
-        let last_error = match row.get_ref(4).map_err(db)? {
-            ValueRef::Null => None,
-            _ => {
-                let place = Place::new(T_APPLICATIONS, key, "last_error");
-                let bytes = self.open_cell(row, 4, &place)?;
-                Some(String::from_utf8(bytes.to_vec()).map_err(|_| place.tampered())?)
-            }
-        };
-        Ok(ApplicationRecord {
-            submission,
-            receipt,
-            last_error,
-            created_at: text(row, 1)?,
-        })
-    }
-}
-
-pub(crate) fn insert_disclosure(
-    conn: &Connection,
-    key: &VaultKey,
-    rng: &SystemRandom,
-    at: &str,
-    body: DisclosureBody,
-) -> Result<String, VaultError> {
-    let id = new_id();
-    let sealed = seal_json(
-        key,
-        rng,
-        &Place::new(T_DISCLOSURES, &id, "body"),
-        &SealedDisclosure {
-            at: at.to_owned(),
-            body,
-        },
-    )?;
-    conn.execute(
-        "INSERT INTO disclosures (id, at, body) VALUES (?1, ?2, ?3)",
-        params![id, at, sealed],
-    )
-    .map_err(db)?;
-    Ok(id)
 }
 
 #[cfg(test)]

@@ -204,7 +204,7 @@ impl FileStore {
             .map_err(|e| io(format_args!("cannot create {}", self.dir.display()), e))?;
         // The new directory's entry must be durable before any file in it
         // is referenced by a commit.
-        crate::keys::sync_parent_dir(&self.dir);
+        crate::fsutil::sync_parent_dir(&self.dir);
         Ok(())
     }
 

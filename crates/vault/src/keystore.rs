@@ -6,12 +6,38 @@ use zeroize::Zeroizing;
 
 use crate::error::VaultError;
 
+/// What [`KeyStore::probe`] finds: whether the store holds a key. A store
+/// that cannot be reached at all is the error [`VaultError::Keyring`]
+/// ("keyring unavailable"), so the three answers stay apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyPresence {
+    /// The store answered and holds an entry (its bytes stay inside).
+    Present,
+    /// The store answered and has no entry ("key missing").
+    Missing,
+}
+
 /// Holds one secret: the vault's key-encryption key.
 ///
 /// Implementations must not log or `Debug`-print the secret.
 pub trait KeyStore: Send + Sync {
     /// The stored secret, or `None` when there is no entry.
+    ///
+    /// Callers outside this crate that only need to know whether the store
+    /// works and holds a key use [`KeyStore::probe`], which never hands the
+    /// key out.
     fn load(&self) -> Result<Option<Zeroizing<Vec<u8>>>, VaultError>;
+    /// Asks the store whether it holds a key, without returning it:
+    /// `Err(VaultError::Keyring)` when the store cannot be used (no
+    /// Secret Service, a locked keyring), `Ok(Missing)` when it answers
+    /// but has no entry, `Ok(Present)` otherwise. The secret read to find
+    /// out is zeroized here, inside the vault crate.
+    fn probe(&self) -> Result<KeyPresence, VaultError> {
+        Ok(match self.load()? {
+            Some(_secret) => KeyPresence::Present,
+            None => KeyPresence::Missing,
+        })
+    }
     /// Stores (or replaces) the secret.
     fn store(&self, secret: &[u8]) -> Result<(), VaultError>;
     /// Removes the entry; succeeds when there is none.
@@ -165,5 +191,32 @@ mod tests {
         s.delete().unwrap();
         s.delete().unwrap();
         assert_eq!(s.load().unwrap(), None);
+    }
+
+    /// A store that cannot be reached, like a session without Secret
+    /// Service.
+    struct Unreachable;
+
+    impl KeyStore for Unreachable {
+        fn load(&self) -> Result<Option<Zeroizing<Vec<u8>>>, VaultError> {
+            Err(VaultError::Keyring("no Secret Service on the bus".into()))
+        }
+        fn store(&self, _: &[u8]) -> Result<(), VaultError> {
+            Err(VaultError::Keyring("no Secret Service on the bus".into()))
+        }
+        fn delete(&self) -> Result<(), VaultError> {
+            Err(VaultError::Keyring("no Secret Service on the bus".into()))
+        }
+    }
+
+    #[test]
+    fn probe_tells_unavailable_from_missing_from_present() {
+        let s = MemoryKeyStore::new();
+        assert_eq!(s.probe(), Ok(KeyPresence::Missing));
+        s.store(&[7; 32]).unwrap();
+        assert_eq!(s.probe(), Ok(KeyPresence::Present));
+        let e = Unreachable.probe().unwrap_err();
+        assert_eq!(e.kind(), "keyring_unavailable");
+        assert!(matches!(e, VaultError::Keyring(_)));
     }
 }

@@ -1,345 +1,18 @@
-//! The citizen's document vault: profiles (the citizen and family members),
-//! their documents with photos and scans, applications sent to the city and
-//! an access log of everything that left the vault, encrypted at rest in one
-//! SQLite file and a directory of sealed attachment files beside it
-//! (`<vault file>.files/`), with encrypted backups.
-//!
-//! # Key hierarchy
-//!
-//! ```text
-//!  OS keyring (KeyStore)           PIN / passphrase
-//!  ┌───────────────────┐           ┌────────────────────────────────────┐
-//!  │ keyring KEK       │           │ PIN KEK = PBKDF2-HMAC-SHA256(PIN,  │
-//!  │ (random 256 bit)  │           │   per-vault salt, ≥ 600 000 iter.) │
-//!  └─────────┬─────────┘           └──────────────────┬─────────────────┘
-//!            │ wraps (AES-256-GCM)                    │ wraps (AES-256-GCM,
-//!            ▼ meta "wrap/keyring"                    ▼ AAD binds KDF params)
-//!          ┌──────────────────────────────────────────────┐  meta "wrap/pin"
-//!          │ vault key (random 256 bit, memory only,      │
-//!          │ zeroized on lock/drop)                       │
-//!          └───────┬───────────────────────────┬──────────┘
-//!                  │ AES-256-GCM per record    │ HKDF-SHA256, info
-//!                  ▼                           ▼ "cds-vault/v2/lookup-key/…"
-//!        every personal field,           lookup key: HMAC-SHA256 of
-//!        attachment, thumbnail,          (kind, document number) → the
-//!        application, log entry,         `documents.number_hash` index
-//!        credential set, device value,
-//!        attachment-file reference ──► file key (random 256 bit per
-//!                                      file) ──► the file's chunks
-//! ```
-//!
-//! - The **vault key** is random and encrypts records. It is stored only
-//!   wrapped, independently by each key-encryption key (KEK). Either wrap
-//!   alone unlocks the vault: the keyring for everyday start-up, the PIN
-//!   when the keyring is gone (a new phone, a reinstalled OS).
-//! - **KEKs only ever wrap keys**; they never encrypt a record. The PIN
-//!   wrap's associated data carries its KDF parameters and salt, so
-//!   parameters changed in the file fail authentication.
-//! - The **lookup key** is derived from the vault key with HKDF under its
-//!   own label, so document numbers can be found by keyed hash: no number is
-//!   ever stored in plaintext, and the hashes reveal nothing without the key.
-//!   It also tags application links (`application_documents.tag`).
-//! - **Backups** have their own key: PBKDF2 of the backup passphrase with the
-//!   file's own salt (see [Backup file format](#backup-file-format)); the
-//!   vault key never leaves the vault, and a restored backup is re-encrypted
-//!   under the target vault's key.
-//! - All key material sits in [`zeroize::Zeroizing`] buffers private to this
-//!   crate and `Debug`-prints as `<redacted>`. No public function returns a
-//!   key, a wrapped key or a ciphertext.
-//! - [`Vault::rotate_key`] makes a new vault key and re-encrypts every record
-//!   (and recomputes every lookup hash and link tag) in one transaction.
-//!
-//! # PIN attempts
-//!
-//! Failures are counted in plaintext `meta` rows (`pin/failures`,
-//! `pin/last_failure`), so they survive restarts. The first three failures
-//! cost nothing; after failure `n ≥ 4` the next attempt must wait
-//! 30 s × 2^(n-4), at most one hour ([`VaultError::WrongPin`] says how long;
-//! an attempt made too early is [`VaultError::PinLocked`] and is not
-//! checked). A correct PIN resets the counter.
-//!
-//! # KDF cost
-//!
-//! [`KdfParams::recommended`] (600 000 PBKDF2 iterations) is what the app
-//! uses, and the only choice through [`Vault::open`] and [`Vault::create`].
-//! [`KdfParams::new`] refuses fewer. Tests that need speed say so
-//! explicitly with [`KdfParams::insecure_fast_kdf_for_tests`] and
-//! [`Vault::create_with_kdf`]; the vault's choice is stored sealed in
-//! `meta` (`kdf/policy`), so it cannot be lowered by editing the file, and
-//! is used for its later PIN wraps and backups. The iteration count of each
-//! PIN wrap and each backup is stored beside it.
-//!
-//! # Record encryption and associated data
-//!
-//! Every sealed value is AES-256-GCM with a fresh random 96-bit nonce:
-//! `version (1 byte, = 1) || nonce (12 bytes) || ciphertext || tag (16 bytes)`.
-//! Its associated data names its place and the format version:
-//! `cds-vault/v1|<table>|<row id>|<column>[|<parent id>]`. The `<column>`
-//! label carries the record layout where it changed: v2 document bodies are
-//! sealed as `body/v2`, so a v1 body can never be read as a v2 one. Row ids
-//! are random UUIDs chosen before encrypting. A ciphertext copied to another
-//! row, column or parent, or two rows' ciphertexts swapped, fail
-//! authentication ([`VaultError::Tampered`]); wrong data is never returned.
-//!
-//! Plaintext columns that decide what is shown where are bound to sealed
-//! data and checked on every read:
-//!
-//! - a document's `profile_id`, `created_at` and `updated_at` are repeated
-//!   in its sealed body; listing (all or one profile), search, reminders,
-//!   `get_document`, lookups and export compare them with the row. Listing
-//!   one profile opens every document and filters by the *sealed* profile,
-//!   so a document moved to another profile is caught, not just missing.
-//! - a document's sealed body lists its attachment ids in order;
-//!   [`DocumentSummary::attachment_count`] is that list's length (no row
-//!   counting), and `get_document` and export require the rows to be
-//!   exactly that list (a missing, extra, copied or moved row is
-//!   Tampered). Adding or deleting an attachment, backup import and the
-//!   v1 migration update the list in the same transaction as the rows.
-//! - an attachment's `created_at`, a profile's `created_at`, an access-log
-//!   entry's `at` and a history entry's `at` are repeated in their sealed
-//!   values and compared.
-//! - `documents.number_hash` only *finds* a candidate: its decrypted kind
-//!   and number must be the ones asked for ([`Vault::find_by_number`], the
-//!   duplicate check, application links, backup merging), else Tampered.
-//!   [`Vault::integrity_check`] also recomputes every hash.
-//! - each `application_documents` link carries `tag` = HMAC-SHA256 under
-//!   the lookup key of `"cds-vault/v2/application-link\0" || key || 0 ||
-//!   document id`; a link added, repointed or moved is Tampered.
-//! - a `meta` key value (`wrap/keyring`, `wrap/pin`, `kdf/policy`) of the
-//!   wrong SQL type is [`VaultError::Corrupt`] (a text value is taken as its
-//!   bytes and then fails to unwrap: [`VaultError::WrongKey`],
-//!   [`VaultError::WrongPin`] or Tampered), never a storage error.
-//!
-//! Not detected: whole rows deleted together with every reference to them
-//! (a document with its attachments, a profile, an application with its
-//! history and links, a log entry), a link or a number hash set to NULL
-//! (the lookup then finds nothing), the PIN counters, the application
-//! `state`/`created_at` columns, and the file rolled back to an older copy:
-//! there is no file-wide MAC.
-//!
-//! # Summary cache
-//!
-//! [`Vault::list_documents`] and [`Vault::search_documents`] (and [`Vault::expiry_reminders`],
-//! [`Vault::application_documents`]) are served from an in-memory list of
-//! decrypted [`DocumentSummary`]s (each with its *sealed* profile id, its
-//! `created_at` and rowid for the order), built on the first listing by
-//! opening and checking every document (and, for documents with
-//! attachments, their sealed metadata, for the card's thumbnail and PDF
-//! mark) as described above. Listings hand out the cached summaries as
-//! shared, immutable `Arc`s: a listing of 10,000 documents copies pointers
-//! (about 0.2 ms) instead of 60,000 strings. Each entry also keeps its
-//! folded search text (kind names, field values, free fields), so a search
-//! per keystroke scans memory (about 4 ms for 10,000) instead of
-//! decrypting every document again. Every write
-//! that changes what is listed (adding, updating or deleting a document or
-//! an attachment) updates the cache from the row it just wrote and
-//! re-authenticated; profile writes keep it (summaries do not depend on
-//! profile bodies). The cache is stamped with the connection's
-//! `total_changes()` and the file's `PRAGMA data_version`: any other write
-//! (key rotation, backup import, migration, applications, PIN counters, a
-//! failed write…) or a commit by **another connection** makes the stamp
-//! stale and the next listing rebuilds it from the file.
-//!
-//! Trade-off: rows are authenticated when they are first decrypted, not
-//! on every listing or search. Bytes of the file changed underneath SQLite
-//! by another process while the vault is open (not through a SQLite commit,
-//! which `data_version` reveals) are not seen by listings and searches
-//! until the cache is rebuilt (any write, or reopening); every other read
-//! ([`Vault::get_document`], attachments, export,
-//! [`Vault::integrity_check`], which bypasses the cache) still opens and
-//! checks the row itself, so tampering is never turned into wrong data for
-//! those, and a listing never shows a summary that did not authenticate
-//! when it was read. The cache holds decrypted titles, numbers and the
-//! folded search text (so every field value) in memory for as long as the
-//! vault is open (like any value the app has shown); it
-//! is dropped on [`Vault::lock`].
-//!
-//! # On-disk format (schema version 4)
-//!
-//! One SQLite file (WAL, `synchronous=FULL`, foreign keys on,
-//! `application_id` = `0x43445356` "CDSV", schema version in
-//! `user_version`, numbered migrations in `schema.rs`), and beside it the
-//! directory **`<vault file>.files/`** holding every attachment's bytes and
-//! thumbnail as a sealed file (below). Moving, copying or deleting a vault
-//! means moving, copying or deleting both (plus SQLite's `-wal`/`-shm`).
-//!
-//! | table | plaintext columns | sealed columns |
-//! |---|---|---|
-//! | `meta` | `name`, `created_at`; values of `kdf/pin` (JSON params), `pin/*` counters | `wrap/keyring`, `wrap/pin` (by KEKs); `kdf/policy` (by the vault key) |
-//! | `profiles` | `id` (`self` for the citizen, else UUID), `created_at` | `body`: `{full_name, relation, date_of_birth, created_at}` |
-//! | `documents` | `id`, `profile_id`, `created_at`, `updated_at`, `number_hash` (HMAC, unique) | `body` (`body/v2`): `{kind, fields, custom_fields, profile_id, created_at, updated_at, attachments: [id…]}` |
-//! | `attachments` | `id`, `document_id`, `created_at`, `data_file`, `thumb_file` (file names) | `meta`: `{file_name, mime, size, created_at}`; `data` (`data/file`), `thumb` (`thumb/file`, JPEG): references to the files |
-//! | `applications` | `idempotency_key`, `created_at`, `state` | `payload`, `receipt`, `last_error` |
-//! | `application_documents` | `idempotency_key`, `document_id`, `tag` (HMAC of both) | |
-//! | `application_history` | `id`, `idempotency_key`, `at` | `body`: `{at, status, case_number}` |
-//! | `disclosures` | `id`, `at` | `body`: `{at, channel, recipient, purpose, legal_basis, document_ids, summary}` |
-//! | `credentials` (device-bound) | `profile_id` (→ `profiles`, cascade) | `body` (`set/v1`): the [`CredentialSet`] as JSON |
-//! | `device_values` (device-bound) | `name` (`[a-z0-9/_.-]{1,64}`) | `value`: the bytes |
-//!
-//! Only ids, timestamps, links, the delivery state and the PIN counters are
-//! plaintext, and all but the application's `created_at`/`state` and the
-//! PIN counters are checked against sealed copies (above). Even the
-//! document kind is sealed.
-//!
-//! **Device-bound values** ([`Vault::store_credentials`],
-//! [`Vault::set_device_value`]): the citizen's signed QR credentials and
-//! small device secrets and caches (refresh token, trust list, revocation
-//! list). Sealed like every record, re-sealed by key rotation and opened by
-//! the integrity check, but **never written to or read from a backup**: a
-//! restored vault fetches its own. A credential set is deleted with its
-//! profile (`ON DELETE CASCADE`). Migration 3 adds their tables (no data
-//! step).
-//!
-//! **Attachment files** (`files.rs`): each attachment's bytes and its
-//! thumbnail are a file `<32 hex digits>.cdsf` in `<vault file>.files/`,
-//! sealed in 64 KiB AES-256-GCM chunks (counter nonces, each chunk's
-//! associated data binding the attachment's place, the file header, its
-//! index and whether it is last) under a **random key per file**. The row's
-//! sealed `data`/`thumb` cell is a small reference (file key, plaintext
-//! size, file name) sealed by the vault key at the place
-//! `cds-vault/v1|attachments|<id>|data/file|<document id>` (`thumb/file`);
-//! the plaintext `data_file`/`thumb_file` columns repeat the name and must
-//! equal the sealed one. A file changed, cut, extended, or swapped with
-//! another attachment's is [`VaultError::Tampered`]; a missing file is
-//! [`VaultError::Corrupt`] naming the attachment. A file is written to a
-//! temporary name, fsynced, renamed and its directory fsynced **before**
-//! the row referencing it commits (the writer holds SQLite's write lock
-//! throughout); a deleted attachment's file is removed **after** the
-//! delete commits. A full disk while writing a file is
-//! [`VaultError::DiskFull`] and leaves neither the file nor the row. Every
-//! open sweeps, under the write lock, our files that
-//! no row references (a crash between a rename and a commit, or between a
-//! commit and an unlink) and temporary files; other files are left alone.
-//! Key rotation re-seals only the references (the file keys are
-//! re-wrapped; the files are not rewritten). [`Vault::integrity_check`]
-//! reads and authenticates every file. Migration 4 moves inline v2/v3
-//! bytes out to files inside the migration's transaction (files first,
-//! then the rows; a migration that fails removes the files it wrote, and a
-//! crash before the commit leaves the vault at v3 and the files
-//! unreferenced, swept by the open that redoes it). After it commits, the
-//! open gives the freed pages back to the file system: a `TRUNCATE` WAL
-//! checkpoint, `VACUUM` (which keeps rowids: every table has a
-//! primary-key index), and another `TRUNCATE` checkpoint, so the database
-//! file shrinks by about the bytes moved out and the WAL to zero. This is
-//! only reclaiming space, so its failure (no room for the copy VACUUM
-//! writes on a nearly full disk) is ignored: the vault opens, the free
-//! pages stay in the file for SQLite to reuse, and later opens do not try
-//! again.
-//!
-//! Migration 2 (from v1) needs the vault key: it moves every document into
-//! the `self` profile, turns `{kind, number, full_name, date_of_birth}` into
-//! the field map (a CCCD's sex from its number) with the profile, times and
-//! attachment list, re-seals attachment metadata with its time, computes
-//! number hashes, makes thumbnails, and records the links (with tags) and
-//! history of queued applications, all in the transaction that opens the
-//! file.
-//!
-//! # Full disk
-//!
-//! A full disk (or quota) is [`VaultError::DiskFull`] wherever it is met:
-//! writing an attachment file or a backup (`ENOSPC`/`EDQUOT`), a SQLite
-//! commit (`SQLITE_FULL`), or growing SQLite's WAL index (`-shm`, which
-//! fails first when a vault is opened on a full disk;
-//! `SQLITE_IOERR_SHMSIZE`). The failed write leaves nothing: no row, no
-//! attachment file, no temporary file, no backup file; everything
-//! committed before stays readable. Deleting a document or an attachment
-//! is how the citizen makes room, so it must not need room: if its commit
-//! fails for lack of space to grow the WAL, the WAL is checkpointed and
-//! truncated (giving its space back) and the delete is tried once more;
-//! only if that checkpoint cannot complete either does the delete report
-//! [`VaultError::DiskFull`]. `tests/full_disk.rs` checks all of this on a
-//! real, full tmpfs (mounted in a user namespace), besides the simulated
-//! full disks of the unit tests.
-//!
-//! # Backup file format
-//!
-//! [`Vault::export_backup`] writes one file (`.cdsbackup`); all integers are
-//! big-endian.
-//!
-//! ```text
-//! header (99 bytes)
-//!   0  8  magic 89 'C' 'D' 'S' 'B' 'A' 'K' 0A
-//!   8  2  format version (1)
-//!  10  1  KDF (1 = PBKDF2-HMAC-SHA256)
-//!  11  4  iterations
-//!  15 16  salt (random, fresh for every file)
-//!  31  4  chunk size C (plaintext bytes per chunk; 65 536)
-//!  35 32  passphrase check = HMAC-SHA256(backup key, "cds-backup/v1/passphrase-check")
-//!  67 32  header hash H = SHA-256(bytes 0..67)
-//! chunks: chunk i = AES-256-GCM(backup key, nonce = i as 96-bit counter,
-//!         AAD = "cds-backup/v1/chunk|" || H || i (u64) || last (u8: 0/1),
-//!         plaintext) = ciphertext || 16-byte tag
-//!   every chunk but the last holds exactly C plaintext bytes (C + 16 on
-//!   disk); the last holds 1..=C and is sealed with last = 1.
-//! ```
-//!
-//! - **Key**: PBKDF2-HMAC-SHA256(passphrase, salt, iterations). Export uses
-//!   the vault's KDF policy: 600 000 iterations, or the insecure test count
-//!   for vaults made with [`KdfParams::insecure_fast_kdf_for_tests`].
-//!   Import accepts 1 000 ..= 10 000 000. The passphrase (at least 8
-//!   characters) is independent of the PIN and of the vault key. The key is
-//!   fresh per file (fresh salt), so counter nonces never repeat under it.
-//! - **Integrity**: each chunk's AAD binds the header hash (so a changed
-//!   header, or a chunk from another backup, fails), its index (reordered,
-//!   dropped or repeated chunks fail) and whether it is last (a file cut at
-//!   a chunk boundary, or with chunks appended, fails). Chunk positions
-//!   follow from C and the file length. The header hash also tells a
-//!   damaged header ([`VaultError::BackupCorrupt`]) from a wrong passphrase
-//!   (the check value fails: [`VaultError::WrongPassphrase`]).
-//! - **Content**: the concatenated chunk plaintexts are a stream of records
-//!   `type (u8) || length (u32) || payload`, in this order: profiles (1),
-//!   documents (2) each followed by its attachments (3), applications (4),
-//!   access-log entries (5), then the end marker (0xFF) with the counts of
-//!   each, after which nothing may follow. Payloads are JSON, except an
-//!   attachment: `json length (u32) || json {id, document_id, created_at,
-//!   file_name, mime, size, thumb_size} || bytes || thumbnail`. Records
-//!   carry ids and timestamps; an application carries its payload,
-//!   receipt, last error, status history and linked document ids.
-//!   Credential sets and device values are device-bound and never in a
-//!   backup; import leaves the target vault's own ones untouched.
-//! - **Streaming**: export holds one attachment and one chunk in memory at
-//!   a time, reading from one SQLite snapshot and the attachment files
-//!   (each authenticated); import writes the attachment files (removed
-//!   again if the import does not commit); it writes `dest.tmp`,
-//!   fsyncs, renames over `dest` and fsyncs the directory, removing the
-//!   temporary file on any failure ([`VaultError::DiskFull`] for a full
-//!   disk). Import reads the file twice: first it decrypts and checks all of
-//!   it (structure, unique ids, references, sizes, end marker), then it
-//!   applies it in one transaction. Either pass holds one record at a time.
-//! - **Merge** (import): by id; existing ids are kept; a document whose kind
-//!   and number are already stored under another id is skipped and counted
-//!   ([`BackupSummary::skipped_documents`]).
-//!
-//! # Invariants
-//!
-//! - **Keys never leave this crate.**
-//! - **Never overwrite an existing vault or its key.** An existing file is
-//!   verified (is it SQLite, is it a vault, is its schema known, does a KEK
-//!   unwrap the vault key) before anything but the PIN counters is written
-//!   to it; a new key is made only when there is no vault file at all.
-//! - **A new vault is all or nothing**: built under a temporary name in one
-//!   transaction and linked into place only when complete.
-//! - **Validation happens before any write**, and each write is one
-//!   transaction (a document with all its attachments; an attachment added
-//!   or deleted with its document's sealed attachment list; an application with
-//!   its links, history and access-log entry; a whole key rotation; a whole
-//!   backup import).
-//! - **Every disclosure is logged**: [`Vault::enqueue_application`] and
-//!   [`Vault::export_backup`] write the access log themselves;
-//!   [`Vault::record_disclosure`] is for the shell's other channels (QR).
-//!
-//! The app keeps a [`Vault`] behind a mutex; it is `Send` but not `Sync`.
-
+#![doc = include_str!("../FORMAT.md")]
 mod apps;
 mod backup;
 mod creds;
 mod crypto;
+mod delivery;
 mod docs;
 mod error;
 mod files;
-mod keys;
+mod fsutil;
 mod keystore;
+mod migrate;
+mod rows;
 mod schema;
+mod session;
 mod text;
 mod thumb;
 mod validate;
@@ -349,8 +22,9 @@ pub use creds::{
     CredentialSet, StoredCredential, MAX_CREDENTIALS_PER_SET, MAX_CREDENTIAL_TEXT_BYTES,
     MAX_DEVICE_VALUE_BYTES,
 };
+pub use delivery::{DeliveryErrorKind, DeliveryFailure};
 pub use error::VaultError;
-pub use keystore::{KeyStore, MemoryKeyStore, OsKeyring};
+pub use keystore::{KeyPresence, KeyStore, MemoryKeyStore, OsKeyring};
 pub use thumb::{MAX_IMAGE_SIDE, THUMBNAIL_MAX_SIDE};
 pub use validate::{
     MAX_ATTACHMENT_BYTES, MAX_CUSTOM_FIELDS, MAX_FILE_NAME_CHARS, MAX_LONG_TEXT_CHARS,
@@ -374,6 +48,11 @@ pub const SELF_PROFILE_ID: &str = "self";
 /// The least PBKDF2 iteration count [`KdfParams::new`] accepts, and what
 /// the app uses.
 pub const MIN_KDF_ITERATIONS: u32 = 600_000;
+/// The iteration count of the test-only KDF. Backup import still accepts
+/// files made with it (a test vault's backups), with or without the
+/// `test-util` feature: reading a weak file is the file's weakness, not
+/// the app's.
+pub(crate) const INSECURE_TEST_ITERATIONS: u32 = 1_000;
 
 /// PBKDF2-HMAC-SHA256 cost for PIN wraps and backups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -402,9 +81,14 @@ impl KdfParams {
 
     /// 1 000 iterations: **only for tests**, where 600 000 iterations per
     /// PIN check would make a debug test suite take minutes. A vault made
-    /// with this is as weak as its PIN; the app never uses it.
+    /// with this is as weak as its PIN; the app never uses it, and it is
+    /// compiled only with the `test-util` feature (and in this crate's own
+    /// unit tests), so a release build cannot reach it.
+    #[cfg(any(test, feature = "test-util"))]
     pub const fn insecure_fast_kdf_for_tests() -> Self {
-        KdfParams { iterations: 1_000 }
+        KdfParams {
+            iterations: INSECURE_TEST_ITERATIONS,
+        }
     }
 
     pub fn iterations(&self) -> u32 {
@@ -641,8 +325,14 @@ pub struct ApplicationRecord {
     pub submission: SubmitApplication,
     /// `Some` once delivered; refreshed by later status lookups.
     pub receipt: Option<ApplicationReceipt>,
-    /// The last delivery failure, cleared on delivery.
+    /// The last delivery failure's message, cleared on delivery.
     pub last_error: Option<String>,
+    /// Why the last delivery failed, when it was recorded with a kind
+    /// ([`Vault::record_delivery_failure`]); `None` with no failure, for
+    /// failures recorded before kinds existed and through
+    /// [`Vault::record_delivery_error`].
+    #[serde(default)]
+    pub last_error_kind: Option<DeliveryErrorKind>,
     /// When it was queued (RFC 3339, UTC).
     pub created_at: String,
 }
@@ -770,8 +460,13 @@ pub struct Vault {
     pub(crate) path: PathBuf,
     /// Decrypted document summaries (see "Summary cache" in the crate docs).
     pub(crate) doc_cache: std::cell::RefCell<Option<docs::DocCache>>,
+    /// What the summary cache is stamped with: changes to the tables it is
+    /// made from.
+    pub(crate) summary_stamp: docs::SummaryStamp,
     /// The attachment files beside the database (`<path>.files/`).
     pub(crate) files: files::FileStore,
+    /// What the PIN back-off is measured on ([`Vault::set_clock`]).
+    pub(crate) clock: std::sync::Arc<dyn cds_domain::Clock>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -791,20 +486,6 @@ impl Vault {
         value: &T,
     ) -> Result<Vec<u8>, VaultError> {
         seal_json(&self.key, &self.rng, place, value)
-    }
-
-    /// Opens the sealed blob in column `idx`. A value that is not a blob
-    /// (NULL, text…) cannot have been written by us: tampered.
-    pub(crate) fn open_cell(
-        &self,
-        row: &Row<'_>,
-        idx: usize,
-        place: &Place<'_>,
-    ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
-        match row.get_ref(idx).map_err(db)? {
-            ValueRef::Blob(b) => self.key.open(place, b),
-            _ => Err(place.tampered()),
-        }
     }
 
     pub(crate) fn open_json_cell<T: DeserializeOwned>(

@@ -98,7 +98,7 @@ const MIGRATIONS: &[&str] = &[
     // 4: attachment bytes and thumbnails move to sealed files beside the
     // database (`files.rs`); `data` and `thumb` then hold sealed references
     // and these columns the file names. The data step
-    // (`crate::keys::migrate_data`) writes the files and rewrites the rows.
+    // (`crate::migrate::migrate_data`) writes the files and rewrites the rows.
     r#"
     ALTER TABLE attachments ADD COLUMN data_file TEXT;
     ALTER TABLE attachments ADD COLUMN thumb_file TEXT;
@@ -106,8 +106,8 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// The migration that moves attachment bytes out of the database into
-/// files (`crate::keys::attachments_to_files`), after which the open
-/// reclaims the space they held (`crate::keys::reclaim_space`).
+/// files (`crate::migrate::v4_files`), after which the open
+/// reclaims the space they held (`crate::migrate::reclaim_space`).
 pub(crate) const ATTACHMENT_FILES: i64 = 4;
 
 /// The schema version this build writes.

@@ -107,6 +107,27 @@ pub(crate) fn validate_document(
     doc: &DocumentInput,
     today: Date,
 ) -> Result<ValidDocument, VaultError> {
+    check_document(doc, today, true)
+}
+
+/// [`validate_document`] for a document restored from a backup: every
+/// value is checked by the same rules, but a required field may be
+/// missing, because the vault itself holds such documents: those migrated
+/// from version 1, which knew only the number, the name and the date of
+/// birth (the citizen fills in the rest when editing, where
+/// [`validate_document`] asks for it).
+pub(crate) fn validate_restored_document(
+    doc: &DocumentInput,
+    today: Date,
+) -> Result<ValidDocument, VaultError> {
+    check_document(doc, today, false)
+}
+
+fn check_document(
+    doc: &DocumentInput,
+    today: Date,
+    enforce_required: bool,
+) -> Result<ValidDocument, VaultError> {
     let kind = doc.kind;
     let specs = kind.fields();
     for key in doc.fields.keys() {
@@ -122,7 +143,7 @@ pub(crate) fn validate_document(
         let label = spec.label_en;
         let raw = doc.fields.get(spec.key).map(|v| v.trim()).unwrap_or("");
         if raw.is_empty() {
-            if spec.required {
+            if spec.required && enforce_required {
                 return Err(VaultError::invalid(
                     spec.key,
                     format!("{label} is required"),

@@ -658,3 +658,123 @@ fn the_vault_file_uses_wal_and_the_current_schema() {
         assert_eq!(wraps, ["kdf/policy", "wrap/keyring"]);
     });
 }
+
+/// `PRAGMA data_version` seen from another connection: it changes exactly
+/// when the vault commits a write to the file.
+fn commits_seen(reader: &rusqlite::Connection) -> i64 {
+    reader
+        .query_row("PRAGMA data_version", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn delivery_failures_are_typed_unchanged_ones_write_nothing_and_keep_the_listing_cache() {
+    use cds_vault::DeliveryErrorKind;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.sqlite3");
+    let keys = MemoryKeyStore::new();
+    let mut vault = common::fast_vault(&path, Some(&keys), None);
+    for _ in 0..20 {
+        add(&mut vault, vec![]).unwrap();
+    }
+    let a = submission("k-offline");
+    vault.enqueue_application(&a).unwrap();
+    let listed = vault.list_documents(None).unwrap();
+    assert_eq!(listed.len(), 20);
+    let reader = rusqlite::Connection::open(&path).unwrap();
+
+    // The first failure is written, with its kind.
+    let before = commits_seen(&reader);
+    vault
+        .record_delivery_failure(
+            "k-offline",
+            DeliveryErrorKind::Unreachable,
+            "the city could not be reached",
+        )
+        .unwrap();
+    assert_ne!(commits_seen(&reader), before, "a new failure is stored");
+    let rec = &vault.list_applications().unwrap()[0];
+    assert_eq!(rec.last_error_kind, Some(DeliveryErrorKind::Unreachable));
+    assert_eq!(
+        rec.last_error.as_deref(),
+        Some("the city could not be reached")
+    );
+
+    // Every later offline tick with the same failure: no commit at all.
+    let before = commits_seen(&reader);
+    for _ in 0..5 {
+        vault
+            .record_delivery_failure(
+                "k-offline",
+                DeliveryErrorKind::Unreachable,
+                "the city could not be reached",
+            )
+            .unwrap();
+    }
+    assert_eq!(commits_seen(&reader), before, "nothing written");
+
+    // A different failure is written; the listing cache survives it (the
+    // same summaries are handed out, not rebuilt from the file).
+    vault
+        .record_delivery_failure("k-offline", DeliveryErrorKind::Timeout, "no answer in 20 s")
+        .unwrap();
+    vault.record_delivery_error("k-offline", "untyped").unwrap();
+    assert_ne!(commits_seen(&reader), before);
+    let again = vault.list_documents(None).unwrap();
+    assert_eq!(again.len(), listed.len());
+    assert!(
+        again.iter().zip(&listed).all(|(x, y)| Arc::ptr_eq(x, y)),
+        "recording delivery failures kept the listing cache"
+    );
+    let rec = &vault.list_applications().unwrap()[0];
+    assert_eq!(
+        rec.last_error_kind, None,
+        "the untyped wrapper stores no kind"
+    );
+    assert_eq!(rec.last_error.as_deref(), Some("untyped"));
+
+    // A document write is applied to the cache (its other entries stay
+    // shared); a write to the documents table behind the API's back (as an
+    // import or a rotation does) rebuilds it.
+    vault
+        .record_delivery_failure("k-offline", DeliveryErrorKind::RateLimited, "429")
+        .unwrap();
+    let added = add(&mut vault, vec![]).unwrap();
+    let after_add = vault.list_documents(None).unwrap();
+    assert_eq!(after_add[0].id, added.id);
+    assert!(Arc::ptr_eq(&after_add[1], &listed[0]));
+    vault.rotate_key(None).unwrap();
+    let rebuilt = vault.list_documents(None).unwrap();
+    assert_eq!(rebuilt.len(), 21);
+    assert!(
+        !Arc::ptr_eq(&rebuilt[1], &listed[0]),
+        "rebuilt after rotation"
+    );
+    assert_eq!(*rebuilt[1], *listed[0]);
+
+    // Unknown applications are still not found, typed or not.
+    assert!(matches!(
+        vault
+            .record_delivery_failure("unknown", DeliveryErrorKind::Internal, "x")
+            .unwrap_err(),
+        VaultError::NotFound { .. }
+    ));
+    // The kind survives closing and reopening, and delivery clears it.
+    drop(vault);
+    let mut vault = Vault::open(&path, &keys).unwrap();
+    let rec = &vault.list_applications().unwrap()[0];
+    assert_eq!(rec.last_error_kind, Some(DeliveryErrorKind::RateLimited));
+    vault
+        .mark_delivered(
+            "k-offline",
+            &receipt("k-offline", ApplicationStatus::Received),
+        )
+        .unwrap();
+    let rec = &vault.list_applications().unwrap()[0];
+    assert_eq!(
+        (rec.last_error.as_deref(), rec.last_error_kind),
+        (None, None)
+    );
+    vault.integrity_check().unwrap();
+}

@@ -179,6 +179,86 @@ fn pin_set_change_wrong_with_delay_and_pin_only_vaults() {
 }
 
 #[test]
+fn the_pin_back_off_runs_on_the_injected_clock() {
+    use cds_domain::{Clock, ManualClock};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.sqlite3");
+    fast_vault(dir.path(), None, Some("482915")).lock();
+    let clock = ManualClock::new(time::macros::datetime!(2026-12-02 06:00 UTC));
+    let shared: Arc<dyn Clock> = Arc::new(clock.clone());
+    let try_pin = |pin: &str| Vault::unlock_with_pin_and_clock(&path, pin, shared.clone());
+    for _ in 0..3 {
+        assert_eq!(
+            try_pin("000001").unwrap_err(),
+            VaultError::WrongPin {
+                retry_after_secs: 0
+            }
+        );
+    }
+    assert_eq!(
+        try_pin("000001").unwrap_err(),
+        VaultError::WrongPin {
+            retry_after_secs: 30
+        }
+    );
+    // Locked for 30 s of the clock, whatever the system time says; the
+    // right PIN is not even tried.
+    clock.advance(time::Duration::seconds(29));
+    assert_eq!(
+        Vault::inspect_with_clock(&path, &clock)
+            .unwrap()
+            .pin_retry_after_secs,
+        1
+    );
+    assert_eq!(
+        try_pin("482915").unwrap_err(),
+        VaultError::PinLocked {
+            retry_after_secs: 1
+        }
+    );
+    // A clock set back cannot shorten the wait.
+    clock.advance(time::Duration::seconds(-3600));
+    assert!(matches!(
+        try_pin("482915").unwrap_err(),
+        VaultError::PinLocked { .. }
+    ));
+    clock.advance(time::Duration::seconds(3600 + 1));
+    assert_eq!(
+        Vault::inspect_with_clock(&path, &clock)
+            .unwrap()
+            .pin_retry_after_secs,
+        0
+    );
+    // The fifth wrong PIN doubles the wait, measured from the clock.
+    assert_eq!(
+        try_pin("000001").unwrap_err(),
+        VaultError::WrongPin {
+            retry_after_secs: 60
+        }
+    );
+    clock.advance(time::Duration::seconds(60));
+    let mut v = try_pin("482915").unwrap();
+    // The open vault keeps the clock: a wrong old PIN in change_pin counts
+    // and waits on it too.
+    for _ in 0..3 {
+        v.change_pin("000009", "271828").unwrap_err();
+    }
+    assert_eq!(
+        v.change_pin("000009", "271828").unwrap_err(),
+        VaultError::WrongPin {
+            retry_after_secs: 30
+        }
+    );
+    assert!(matches!(
+        v.change_pin("482915", "271828").unwrap_err(),
+        VaultError::PinLocked { .. }
+    ));
+    clock.advance(time::Duration::seconds(30));
+    v.change_pin("482915", "271828").unwrap();
+}
+
+#[test]
 fn rotating_the_key_keeps_everything_readable() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v.sqlite3");
