@@ -26,6 +26,19 @@ pub struct Config {
     pub camera_files: Vec<PathBuf>,
 }
 
+impl Config {
+    /// What the application core needs of it (the data folder is resolved
+    /// by the shell: Tauri knows the platform's app-data directory).
+    pub fn app(&self) -> cds_app::AppConfig {
+        cds_app::AppConfig {
+            backend_url: self.backend_url.clone(),
+            ca_cert: self.ca_cert.clone(),
+            keyring_service: self.keyring_service.clone(),
+            camera_files: self.camera_files.clone(),
+        }
+    }
+}
+
 /// Reads the configuration. Unknown flags are an error: a typo must not
 /// silently point the app at the wrong vault.
 pub fn from_args_and_env(

@@ -1,13 +1,14 @@
 //! The Tauri 2 shell of Công dân số: IPC commands, app state and platform
-//! glue. It stays thin: behaviour lives in [`core::AppCore`] and in the
-//! library crates (`cds-vault`, `cds-sync`); this file only adapts them to
-//! Tauri.
+//! glue. It stays thin: behaviour lives in `cds_app::AppCore` (the
+//! application core, no Tauri in it); this crate only adapts it to Tauri:
+//! command handlers, setup, the window, native dialogs, configuration and
+//! the background driver.
 //!
 //! Desktop and mobile share this library; `main.rs` is the desktop entry and
 //! `mobile_entry_point` the Android/iOS one.
 
+pub mod background;
 pub mod config;
-pub mod core;
 #[cfg(desktop)]
 pub mod dialogs;
 include!("command_names.rs");
@@ -24,13 +25,9 @@ use cds_view::{
 };
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 use tauri::Manager;
 
-use crate::core::AppCore;
-
-/// How often the background sync looks at the outbox.
-const SYNC_TICK: Duration = Duration::from_secs(5);
+use cds_app::AppCore;
 
 type Core<'a> = tauri::State<'a, Arc<AppCore>>;
 
@@ -385,7 +382,7 @@ pub fn run() {
         Err(e) => {
             eprintln!("cong-dan-so: {e}");
             eprintln!(
-                "usage: cong-dan-so [--data-dir DIR] [--backend-url URL] [--ca-cert PEM] [--keyring-service NAME]"
+                "usage: cong-dan-so [--data-dir DIR] [--backend-url URL] [--ca-cert PEM] [--keyring-service NAME] [--camera-files A.png:B.jpg]"
             );
             std::process::exit(2);
         }
@@ -396,19 +393,9 @@ pub fn run() {
                 Some(d) => d.clone(),
                 None => app.path().app_data_dir()?,
             };
-            let core = Arc::new(AppCore::start(&cfg, &data_dir));
+            let core = Arc::new(AppCore::start(&cfg.app(), &data_dir));
             app.manage(core.clone());
-            tauri::async_runtime::spawn(async move {
-                loop {
-                    tokio::time::sleep(SYNC_TICK).await;
-                    if core.has_pending() {
-                        core.sync_background().await;
-                    }
-                    // Fresh credentials before the citizen's QR expires,
-                    // and fresh keys for offline checks.
-                    core.qr_tick().await;
-                }
-            });
+            tauri::async_runtime::spawn(background::drive(core));
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

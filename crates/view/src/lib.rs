@@ -161,6 +161,46 @@ impl ErrorKind {
         ErrorKind::CameraUnavailable,
         ErrorKind::NoTrustList,
     ];
+
+    /// The stable `snake_case` code, as serialised (`{"kind": "<code>"}`).
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorKind::BackendUnreachable => "backend_unreachable",
+            ErrorKind::TlsUntrusted => "tls_untrusted",
+            ErrorKind::BackendRejected => "backend_rejected",
+            ErrorKind::KeyringUnavailable => "keyring_unavailable",
+            ErrorKind::VaultKeyMissing => "vault_key_missing",
+            ErrorKind::VaultCorrupt => "vault_corrupt",
+            ErrorKind::VaultUnavailable => "vault_unavailable",
+            ErrorKind::VaultLocked => "vault_locked",
+            ErrorKind::InvalidInput => "invalid_input",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Storage => "storage",
+            ErrorKind::Internal => "internal",
+            ErrorKind::WrongPin => "wrong_pin",
+            ErrorKind::PinLocked => "pin_locked",
+            ErrorKind::WeakPin => "weak_pin",
+            ErrorKind::NoPin => "no_pin",
+            ErrorKind::Duplicate => "duplicate",
+            ErrorKind::BackupCorrupt => "backup_corrupt",
+            ErrorKind::WrongPassphrase => "wrong_passphrase",
+            ErrorKind::TooLarge => "too_large",
+            ErrorKind::UnsupportedFile => "unsupported_file",
+            ErrorKind::Busy => "busy",
+            ErrorKind::Unauthorized => "unauthorized",
+            ErrorKind::ActivationCode => "activation_code",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::NoQrFound => "no_qr_found",
+            ErrorKind::NotAnImage => "not_an_image",
+            ErrorKind::CameraUnavailable => "camera_unavailable",
+            ErrorKind::NoTrustList => "no_trust_list",
+        }
+    }
+
+    /// The kind with this [`code`](Self::code).
+    pub fn from_code(code: &str) -> Option<ErrorKind> {
+        Self::ALL.into_iter().find(|k| k.code() == code)
+    }
 }
 
 /// Whether the vault can be used, and if not what the citizen must do.
@@ -450,6 +490,18 @@ mod tests {
         );
         let back: IpcError = serde_json::from_str(r#"{"kind":"wrong_pin","message":"m"}"#).unwrap();
         assert_eq!(back.retry_after_secs, None);
+    }
+
+    #[test]
+    fn every_kind_has_its_serialised_code() {
+        for k in ErrorKind::ALL {
+            assert_eq!(
+                serde_json::to_string(&k).unwrap(),
+                format!("\"{}\"", k.code())
+            );
+            assert_eq!(ErrorKind::from_code(k.code()), Some(k));
+        }
+        assert_eq!(ErrorKind::from_code("nope"), None);
     }
 
     #[test]

@@ -1,29 +1,52 @@
-//! The shell's command behaviour without a window: a real vault with its key
-//! in the real OS keyring (Secret Service; `cargo xtask test` provides the
+//! The app core's behaviour without a window: a real vault with its key in
+//! the real OS keyring (Secret Service; `cargo xtask test` provides the
 //! session), a real backend over HTTPS on loopback.
 
 use base64::Engine as _;
+use cds_app::{AppConfig, AppCore};
 use cds_backend::{serve, tls::ensure_dev_tls, AppState};
 use cds_view::{
     BackupOp, DeliveryState, DocumentInput, DocumentKind, ErrorKind, NewAttachmentInput,
     NewDocumentInput, QrDisclosure, ScanImageInput, ScanResultView, SubmitInput, VaultState,
     VerifyOutcome,
 };
-use cong_dan_so_lib::config::Config;
-use cong_dan_so_lib::core::AppCore;
 use std::net::TcpListener;
 use std::path::Path;
 
-const PNG: &[u8] = include_bytes!("../icons/icon.png");
+const PNG: &[u8] = include_bytes!("../../../src-tauri/icons/icon.png");
+
+/// The core's configuration and its data folder (`<dir>/app`).
+struct Config {
+    data_dir: Option<std::path::PathBuf>,
+    app: AppConfig,
+}
+
+impl std::ops::Deref for Config {
+    type Target = AppConfig;
+    fn deref(&self) -> &AppConfig {
+        &self.app
+    }
+}
 
 fn config(dir: &Path, port: u16) -> Config {
     Config {
         data_dir: Some(dir.join("app")),
-        backend_url: format!("https://localhost:{port}"),
-        ca_cert: Some(dir.join("tls/ca.pem")),
-        keyring_service: format!("cds-core-test-{}", uuid::Uuid::new_v4()),
-        camera_files: Vec::new(),
+        app: AppConfig {
+            backend_url: format!("https://localhost:{port}"),
+            ca_cert: Some(dir.join("tls/ca.pem")),
+            keyring_service: format!("cds-core-test-{}", uuid::Uuid::new_v4()),
+            camera_files: Vec::new(),
+        },
     }
+}
+
+/// An attachment's bytes as the vault stores them, through a second
+/// connection to the app's vault (same file, same keyring entry).
+fn stored_bytes(cfg: &Config, attachment_id: &str) -> Vec<u8> {
+    let keys = cds_vault::OsKeyring::new(&cfg.keyring_service, cds_app::KEYRING_ACCOUNT);
+    let path = cfg.data_dir.as_ref().unwrap().join("vault.sqlite3");
+    let vault = cds_vault::Vault::open(&path, &keys).unwrap();
+    vault.attachment_bytes(attachment_id).unwrap().to_vec()
 }
 
 fn cccd() -> NewDocumentInput {
@@ -84,8 +107,10 @@ async fn offline_submit_then_sync_after_restart() {
     assert_eq!(core.status().vault_state, VaultState::Open);
     let doc = core.add_document(with_profile(&core, cccd())).unwrap();
     assert_eq!(doc.attachments.len(), 1);
-    let url = core.attachment_data_url(&doc.attachments[0].id).unwrap();
-    assert!(url.starts_with("data:image/png;base64,"));
+    // Typed by its content, and stored exactly (read back from the vault
+    // itself: the app has no "whole attachment" command).
+    assert_eq!(doc.attachments[0].mime, "image/png");
+    assert_eq!(stored_bytes(&cfg, &doc.attachments[0].id), PNG);
     let thumb = core.thumbnail_data_url(&doc.attachments[0].id).unwrap();
     assert!(thumb.unwrap().starts_with("data:image/jpeg;base64,"));
 
@@ -184,7 +209,7 @@ async fn bad_input_is_rejected_and_nothing_is_stored() {
         .unwrap()
         .set_len(200 * 1024 * 1024)
         .unwrap();
-    let err = cong_dan_so_lib::core::read_attachment_file(&huge).unwrap_err();
+    let err = cds_app::read_attachment_file(&huge).unwrap_err();
     assert_eq!(err.kind, ErrorKind::TooLarge);
     assert!(core.list_documents(None).unwrap().is_empty());
     let err = core
@@ -262,7 +287,7 @@ async fn pin_lock_unlock_and_backup_round_trip() {
     let p = core.backup_progress();
     assert!(!p.running && p.done == p.total && p.total > 0, "{p:?}");
     let cfg2 = config(dir.path(), 9);
-    let cfg2 = cong_dan_so_lib::config::Config {
+    let cfg2 = Config {
         data_dir: Some(dir.path().join("app2")),
         ..cfg2
     };
@@ -784,7 +809,7 @@ async fn a_camera_photo_becomes_an_attachment_and_the_camera_scans_codes() {
     let card = dir.path().join("card.png");
     colour_card(&card, 1280, 720);
     let mut cfg = config(dir.path(), 9);
-    cfg.camera_files = vec![card.clone()];
+    cfg.app.camera_files = vec![card.clone()];
     let core = AppCore::start(&cfg, cfg.data_dir.as_ref().unwrap());
 
     let a = core.camera_availability();
@@ -843,9 +868,10 @@ async fn a_camera_photo_becomes_an_attachment_and_the_camera_scans_codes() {
     let att = &stored.attachments[0];
     assert_eq!(att.file_name, "Ảnh chụp 2026-11-29 10.45.jpg");
     assert_eq!(att.size, photo.bytes);
+    assert_eq!(att.mime, "image/jpeg");
     assert_eq!(
-        core.attachment_data_url(&att.id).unwrap(),
-        format!("data:image/jpeg;base64,{}", photo.data_base64)
+        base64::engine::general_purpose::STANDARD.encode(stored_bytes(&cfg, &att.id)),
+        photo.data_base64
     );
     assert!(core.thumbnail_data_url(&att.id).unwrap().is_some());
 
@@ -866,7 +892,7 @@ async fn a_camera_photo_becomes_an_attachment_and_the_camera_scans_codes() {
     .unwrap();
     let mut cfg2 = config(dir.path(), 9);
     cfg2.data_dir = Some(dir.path().join("app2"));
-    cfg2.camera_files = vec![card.clone(), code];
+    cfg2.app.camera_files = vec![card.clone(), code];
     let core2 = AppCore::start(&cfg2, cfg2.data_dir.as_ref().unwrap());
     core2.camera_start().unwrap();
     let found = poll(|| core2.camera_view().result);
@@ -883,7 +909,7 @@ async fn camera_trouble_is_a_clear_error() {
     let bad = dir.path().join("not-a-picture.png");
     std::fs::write(&bad, b"hello").unwrap();
     let mut cfg = config(dir.path(), 9);
-    cfg.camera_files = vec![bad];
+    cfg.app.camera_files = vec![bad];
     let core = AppCore::start(&cfg, cfg.data_dir.as_ref().unwrap());
     let e = core.photo_start().unwrap_err();
     assert_eq!(e.kind, ErrorKind::CameraUnavailable);

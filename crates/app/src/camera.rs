@@ -7,32 +7,37 @@
 //! (`CDS_CAMERA_FILES`), those are the camera instead, on every platform.
 //! Mobile will hand the platform scanner's text to [`AppCore::routed_view`]
 //! and the platform camera's photo to `add_attachment` (not built yet), so
-//! this module is the only place that knows about nokhwa.
+//! this module is the only place that knows about nokhwa (the
+//! `native-camera` feature).
 //!
 //! One camera user at a time: starting a scan stops a photo preview and
 //! the other way round, since most webcams cannot be opened twice.
 
-use super::{data_url, lock, AppCore};
+use crate::attachments::{data_url, MAX_ATTACHMENT_BYTES};
+use crate::error::{from_camera, too_large};
+use crate::{lock, AppCore};
 use base64::Engine;
 use cds_camera::{FrameSource, PhotoSession, Purpose, ScanSession};
 use cds_view::{
     CameraAvailabilityView, CameraView, CapturedPhotoView, ErrorKind, IpcError, PhotoView,
 };
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// The virtual camera's frame period (30 fps, like a webcam).
 const VIRTUAL_FRAME: Duration = Duration::from_millis(33);
 
-/// The camera in use.
-pub enum CameraRun {
-    Scan { session: ScanSession, name: String },
-    Photo { session: PhotoSession, name: String },
+/// The camera's one user at a time: a QR scan or a photo preview. Most
+/// webcams cannot be opened twice, so starting one stops the other.
+#[derive(Default)]
+pub struct CameraSlot {
+    run: Mutex<Option<CameraRun>>,
 }
 
-/// Every camera failure leaves the citizen the same choice (pick a
-/// picture instead); the message says which failure it was.
-fn camera_error(e: cds_camera::CameraError) -> IpcError {
-    IpcError::new(ErrorKind::CameraUnavailable, e.to_string())
+/// The camera in use.
+enum CameraRun {
+    Scan { session: ScanSession, name: String },
+    Photo { session: PhotoSession, name: String },
 }
 
 fn no_camera() -> IpcError {
@@ -70,7 +75,7 @@ impl AppCore {
                 ),
             )));
         }
-        let cameras = cds_camera::list_cameras().map_err(camera_error)?;
+        let cameras = cds_camera::list_cameras().map_err(from_camera)?;
         Ok(cameras.into_iter().next().map(|c| (c.index, c.name)))
     }
 
@@ -79,7 +84,7 @@ impl AppCore {
         let (index, name) = self.first_camera()?.ok_or_else(no_camera)?;
         if !self.camera_files.is_empty() {
             let cam = cds_camera::VirtualCamera::open(&self.camera_files, VIRTUAL_FRAME)
-                .map_err(camera_error)?;
+                .map_err(from_camera)?;
             return Ok((Box::new(cam), name));
         }
         Ok((open_camera(index, purpose)?, name))
@@ -90,8 +95,8 @@ impl AppCore {
     pub fn camera_start(&self) -> Result<CameraView, IpcError> {
         self.camera_stop();
         let (source, name) = self.open_first(Purpose::Scan)?;
-        let session = ScanSession::start(source).map_err(camera_error)?;
-        *lock(&self.qr.camera) = Some(CameraRun::Scan { session, name });
+        let session = ScanSession::start(source).map_err(from_camera)?;
+        *lock(&self.camera.run) = Some(CameraRun::Scan { session, name });
         Ok(view(self))
     }
 
@@ -100,14 +105,14 @@ impl AppCore {
     pub fn photo_start(&self) -> Result<PhotoView, IpcError> {
         self.camera_stop();
         let (source, name) = self.open_first(Purpose::Photo)?;
-        let session = PhotoSession::start(source).map_err(camera_error)?;
-        *lock(&self.qr.camera) = Some(CameraRun::Photo { session, name });
+        let session = PhotoSession::start(source).map_err(from_camera)?;
+        *lock(&self.camera.run) = Some(CameraRun::Photo { session, name });
         Ok(self.photo_view())
     }
 
     /// The photo preview as the UI sees it.
     pub fn photo_view(&self) -> PhotoView {
-        let guard = lock(&self.qr.camera);
+        let guard = lock(&self.camera.run);
         let Some(CameraRun::Photo { session, name }) = guard.as_ref() else {
             return PhotoView {
                 running: false,
@@ -144,11 +149,11 @@ impl AppCore {
         // Taken out of the slot first: encoding a Full HD JPEG takes tens of
         // milliseconds, and the UI's polls must not wait on the slot's lock
         // meanwhile.
-        let run = lock(&self.qr.camera).take();
+        let run = lock(&self.camera.run).take();
         let Some(CameraRun::Photo { session, name }) = run else {
             if let Some(other) = run {
                 // A scan was running: it keeps running.
-                *lock(&self.qr.camera) = Some(other);
+                *lock(&self.camera.run) = Some(other);
             }
             return Err(IpcError::new(
                 ErrorKind::CameraUnavailable,
@@ -161,16 +166,16 @@ impl AppCore {
                 // No frame yet: the preview keeps running, so the citizen
                 // can simply press again (unless something else has opened
                 // the camera meanwhile).
-                let mut slot = lock(&self.qr.camera);
+                let mut slot = lock(&self.camera.run);
                 if slot.is_none() {
                     *slot = Some(CameraRun::Photo { session, name });
                 }
-                return Err(camera_error(e));
+                return Err(from_camera(e));
             }
         };
         session.stop();
-        if photo.jpeg.len() as u64 > super::MAX_ATTACHMENT_BYTES {
-            return Err(super::too_large("the photo"));
+        if photo.jpeg.len() as u64 > MAX_ATTACHMENT_BYTES {
+            return Err(too_large("the photo"));
         }
         Ok(CapturedPhotoView {
             mime: "image/jpeg".into(),
@@ -181,9 +186,14 @@ impl AppCore {
         })
     }
 
+    /// The scanner as the UI sees it (polled while it runs).
+    pub fn camera_view(&self) -> CameraView {
+        view(self)
+    }
+
     /// Stops the camera (and frees it for other apps).
     pub fn camera_stop(&self) {
-        let run = lock(&self.qr.camera).take();
+        let run = lock(&self.camera.run).take();
         match run {
             Some(CameraRun::Scan { session, .. }) => {
                 session.stop();
@@ -196,13 +206,13 @@ impl AppCore {
     }
 }
 
-#[cfg(desktop)]
+#[cfg(feature = "native-camera")]
 fn open_camera(index: u32, purpose: Purpose) -> Result<Box<dyn FrameSource>, IpcError> {
-    let cam = cds_camera::NokhwaCamera::open_for(index, purpose).map_err(camera_error)?;
+    let cam = cds_camera::NokhwaCamera::open_for(index, purpose).map_err(from_camera)?;
     Ok(Box::new(cam))
 }
 
-#[cfg(not(desktop))]
+#[cfg(not(feature = "native-camera"))]
 fn open_camera(_index: u32, _purpose: Purpose) -> Result<Box<dyn FrameSource>, IpcError> {
     Err(IpcError::new(
         ErrorKind::CameraUnavailable,
@@ -211,8 +221,8 @@ fn open_camera(_index: u32, _purpose: Purpose) -> Result<Box<dyn FrameSource>, I
 }
 
 /// The scanner as the UI sees it. A found code is routed like any scan.
-pub fn view(core: &AppCore) -> CameraView {
-    let guard = lock(&core.qr.camera);
+fn view(core: &AppCore) -> CameraView {
+    let guard = lock(&core.camera.run);
     let Some(CameraRun::Scan { session, name }) = guard.as_ref() else {
         return CameraView {
             running: false,
