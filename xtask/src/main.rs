@@ -206,13 +206,19 @@ fn build_ui(root: &Path) -> Result<()> {
     Ok(())
 }
 
-fn cargo_build(root: &Path, packages: &[&str]) -> Result<()> {
-    let mut cmd = Command::new(env!("CARGO"));
-    cmd.current_dir(root).arg("build");
-    for p in packages {
-        cmd.args(["-p", p]);
-    }
-    status(&mut cmd)
+/// One build for `run` and `test` alike: every target of every package
+/// (binaries, libraries, tests, benches) with the workspace's unified
+/// features, dev-dependencies included. `cargo test --no-run` would not
+/// build a binary whose package has no integration test (the Tauri shell's
+/// tests moved to cds-app), and `cargo build -p …` resolves other features
+/// and compiles the whole Tauri stack a second time.
+fn build_workspace(root: &Path) -> Result<()> {
+    step("building every package and test (the app, the backend, the test binaries)");
+    status(Command::new(env!("CARGO")).current_dir(root).args([
+        "build",
+        "--workspace",
+        "--all-targets",
+    ]))
 }
 
 fn wait_for_listening(child: &mut Child) -> Result<String> {
@@ -238,8 +244,7 @@ fn wait_for_listening(child: &mut Child) -> Result<String> {
 fn run(root: &Path) -> Result<()> {
     setup(root, false)?;
     build_ui(root)?;
-    step("building the backend and the app");
-    cargo_build(root, &["cds-backend", "cong-dan-so"])?;
+    build_workspace(root)?;
     let bin = target_dir(root).join("debug");
     let dev = root.join(".cds-dev");
     let tls = dev.join("tls");
@@ -329,16 +334,7 @@ fn demo_activation_code(bin: &Path, db: &Path) -> Result<String> {
 fn test(root: &Path, extra: &[String]) -> Result<()> {
     setup(root, true)?;
     build_ui(root)?;
-    // One build for everything: `cargo test --workspace` builds the app and
-    // backend executables too (their packages have integration tests), with
-    // the workspace's unified features. A separate `cargo build -p …` would
-    // resolve other features and compile the whole Tauri stack a second time.
-    step("building every test and the app and backend binaries the end-to-end tests drive");
-    status(Command::new(env!("CARGO")).current_dir(root).args([
-        "test",
-        "--workspace",
-        "--no-run",
-    ]))?;
+    build_workspace(root)?;
     let bin = target_dir(root).join("debug");
     let artifacts = target_dir(root).join("e2e-artifacts");
     std::fs::create_dir_all(&artifacts)?;
