@@ -42,6 +42,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   run        set up, build, start the local reference backend and open the app
   test       set up, build, and run every test (unit, integration, end-to-end)
+  check      set up, then `cargo fmt --check` and clippy with warnings denied
+             (CI runs it first: a lint fails in minutes, not after the suite)
   setup      install what is missing (apt packages, wasm target, tauri-driver)
   build-ui   compile the Leptos UI to wasm into ui/dist
   fuzz [SECS] build the cds-qr fuzz targets (stable, no cargo-fuzz) and run
@@ -56,6 +58,7 @@ fn main() -> Result<()> {
         Some("build-ui") => build_ui(&root),
         Some("run") => run(&root),
         Some("test") => test(&root, &args[1..]),
+        Some("check") => check(&root),
         Some("fuzz") => {
             let secs = match args.get(1) {
                 Some(s) => s
@@ -329,6 +332,92 @@ fn demo_activation_code(bin: &Path, db: &Path) -> Result<String> {
         .with_context(|| format!("unexpected output: {stdout}"))
 }
 
+fn now_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+/// Format and lints, before anything is built for the tests. The UI is
+/// built first because the shell's `tauri::generate_context!` embeds
+/// `ui/dist` even when only checked; `test` reuses that build.
+fn check(root: &Path) -> Result<()> {
+    setup(root, false)?;
+    build_ui(root)?;
+    step("cargo fmt --check");
+    status(
+        Command::new(env!("CARGO"))
+            .current_dir(root)
+            .args(["fmt", "--all", "--check"]),
+    )?;
+    step("cargo clippy (warnings are errors)");
+    status(Command::new(env!("CARGO")).current_dir(root).args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))
+}
+
+/// The environment variable every process of a test run inherits, with a
+/// value unique to the run: after the run, any process still carrying it was
+/// started by the tests and not stopped.
+const RUN_MARKER: &str = "CDS_TEST_RUN";
+
+/// Processes (pid, command line) whose environment holds `marker=value`.
+fn processes_with_marker(value: &str) -> Vec<(u32, String)> {
+    let needle = format!("{RUN_MARKER}={value}");
+    let Ok(proc_dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let me = std::process::id();
+    proc_dir
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| *pid != me)
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()))
+        })
+        .map(|pid| {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+                .unwrap_or_default();
+            (pid, cmd.trim().to_owned())
+        })
+        .collect()
+}
+
+/// Fails if the test run left processes behind (and stops them). The
+/// keyring daemon is the run's own session service, not a test's: it is
+/// stopped quietly.
+fn check_no_leftovers(value: &str) -> Result<()> {
+    // A process that is exiting may still be listed for a moment.
+    std::thread::sleep(Duration::from_millis(500));
+    let left = processes_with_marker(value);
+    let mut leaked = Vec::new();
+    for (pid, cmd) in &left {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .stderr(Stdio::null())
+            .status();
+        if !cmd.contains("gnome-keyring-daemon") {
+            leaked.push(format!("{pid} {cmd}"));
+        }
+    }
+    if !leaked.is_empty() {
+        bail!(
+            "the tests left {} process(es) running (now killed):\n  {}",
+            leaked.len(),
+            leaked.join("\n  ")
+        );
+    }
+    Ok(())
+}
+
 /// Builds everything and runs every test inside a D-Bus session with an
 /// unlocked Secret Service keyring and a virtual X display.
 fn test(root: &Path, extra: &[String]) -> Result<()> {
@@ -365,7 +454,8 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
          xvfb-run -a -s '-screen 0 1280x800x24' '{cargo}' test --workspace --no-fail-fast {extra}\n"
     );
     step("running all tests (dbus-run-session + gnome-keyring + Xvfb)");
-    status(
+    let marker = format!("{}-{}", std::process::id(), now_nanos());
+    let result = status(
         Command::new("dbus-run-session")
             .args(["--", "sh", "-c", &script])
             .current_dir(root)
@@ -376,8 +466,14 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
             .env("CDS_APP_BIN", bin.join("cong-dan-so"))
             .env("CDS_BACKEND_BIN", bin.join("cds-backend"))
             .env("CDS_E2E_ARTIFACTS", &artifacts)
-            .env("RUST_BACKTRACE", "1"),
-    )?;
+            .env("RUST_BACKTRACE", "1")
+            .env(RUN_MARKER, &marker),
+    );
+    // Checked even when tests failed: a failing test must not leave its
+    // window or driver running either.
+    let leftovers = check_no_leftovers(&marker);
+    result?;
+    leftovers?;
     // The decoders of untrusted bytes (QR payload, ID card string) under
     // libFuzzer, for a bounded time. Only with the whole suite: a run
     // filtered to some tests skips it.

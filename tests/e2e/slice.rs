@@ -3,7 +3,7 @@
 //! come back online, and see the city's answer, stored exactly once.
 
 use anyhow::{ensure, Result};
-use cds_e2e::{contains_bytes, sample_photo, BackendPlan, Cccd, Harness};
+use crate::harness::{contains_bytes, sample_photo, BackendPlan, Cccd, Harness};
 
 // 048: Đà Nẵng; 1: a woman born in the 1900s; 95: born in 1995.
 const NUMBER: &str = "048195001234";

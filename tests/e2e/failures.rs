@@ -2,7 +2,7 @@
 //! the citizen entered is lost.
 
 use anyhow::{ensure, Result};
-use cds_e2e::{AppOptions, BackendPlan, Harness};
+use crate::harness::{AppOptions, BackendPlan, Harness};
 
 async fn fill_cccd_form(h: &Harness) -> Result<()> {
     h.click("#nav-documents").await?;

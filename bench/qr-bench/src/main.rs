@@ -2,7 +2,7 @@
 //! chosen pipeline at rotations 0/90/180/270, time per 640x480 camera
 //! frame, and credential QR generation time.
 //!
-//! Run: `cargo bench -p cds-qr --bench qr-bench -- ../shared/testdata/qr-photos`
+//! Run: `cargo run --release --manifest-path bench/qr-bench/Cargo.toml -- ../shared/testdata/qr-photos`
 //! (any folder of sub-folders of images, each `NAME.ext` with `NAME.txt`
 //! holding the expected text). Options: `--rotations 0,90`, `--out FILE`
 //! (Markdown table), `--only NAME[,NAME]` (decoders).

@@ -8,7 +8,7 @@
 //! app's own decoder, so "shows the QR" means a scanner can read it.
 
 use anyhow::{bail, ensure, Context, Result};
-use cds_e2e::{sample_photo, BackendPlan, Cccd, Harness};
+use crate::harness::{sample_photo, BackendPlan, Cccd, Harness};
 use cds_qr::credential::{self, Claims, Disclosure, SigningKey, Subject};
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -38,11 +38,47 @@ pub fn free_port() -> Result<u16> {
 }
 
 /// Kills the child when dropped, so a failing test leaves no process behind.
-pub struct Guard(pub Child);
+/// A child started with [`Guard::spawn_group`] leads a process group of its
+/// own, and the whole group goes: tauri-driver starts WebKitWebDriver, which
+/// starts the app, and killing tauri-driver alone would leave both running.
+pub struct Guard {
+    child: Child,
+    group: bool,
+}
+
+impl Guard {
+    /// Spawns `cmd` as a single process, killed on drop.
+    pub fn spawn(cmd: &mut Command) -> std::io::Result<Guard> {
+        Ok(Guard {
+            child: cmd.spawn()?,
+            group: false,
+        })
+    }
+
+    /// Spawns `cmd` as the leader of a new process group, killed with all
+    /// its descendants on drop.
+    pub fn spawn_group(cmd: &mut Command) -> std::io::Result<Guard> {
+        use std::os::unix::process::CommandExt;
+        Ok(Guard {
+            child: cmd.process_group(0).spawn()?,
+            group: true,
+        })
+    }
+}
+
 impl Drop for Guard {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        if self.group {
+            // `kill -KILL -- -PGID`: the group's id is the leader's pid. The
+            // kill(1) program rather than libc keeps the crate free of unsafe.
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", self.child.id())])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -54,8 +90,10 @@ pub struct Backend {
 }
 
 impl Backend {
-    /// Picks a port and makes the development CA, without starting.
-    fn prepare(dir: &Path) -> Result<Backend> {
+    /// Makes the development CA, without starting. The port is chosen when
+    /// the backend first starts (see [`Backend::start`]), or now for a
+    /// backend the test starts later: the app must be given its URL first.
+    fn prepare(dir: &Path, plan: &BackendPlan) -> Result<Backend> {
         let bin = env_path("CDS_BACKEND_BIN")?;
         let out = Command::new(&bin)
             .args(["gen-cert", "--tls-dir"])
@@ -68,8 +106,18 @@ impl Backend {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
+        let port = match plan {
+            // Bound by the backend itself (`--listen 127.0.0.1:0`) and read
+            // back from its "listening on" line: no window for a race.
+            BackendPlan::Running => 0,
+            // The app is told this URL while nothing listens there. Linux
+            // hands out ephemeral ports in turn, so another test's port-0
+            // bind getting this one before the backend starts is unlikely;
+            // if it happens the start fails with "address in use", loudly.
+            BackendPlan::Later => free_port()?,
+        };
         Ok(Backend {
-            port: free_port()?,
+            port,
             dir: dir.to_path_buf(),
             process: None,
         })
@@ -91,28 +139,35 @@ impl Backend {
         self.process.is_some()
     }
 
-    /// Starts `cds-backend serve` and waits for its "listening on" line.
+    /// Starts `cds-backend serve` and waits for its "listening on" line. The
+    /// first start with port 0 lets the backend pick the port; a restart
+    /// uses the same port again, since the app knows the URL.
     pub fn start(&mut self) -> Result<()> {
         if self.process.is_some() {
             return Ok(());
         }
         let bin = env_path("CDS_BACKEND_BIN")?;
-        let mut child = Command::new(&bin)
-            .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
-            .arg("--db")
-            .arg(self.db_path())
-            .arg("--tls-dir")
-            .arg(self.dir.join("tls"))
-            .stdout(Stdio::piped())
-            .spawn()
-            .context("starting cds-backend")?;
-        let stdout = child.stdout.take().context("no stdout")?;
-        let guard = Guard(child);
+        let mut guard = Guard::spawn(
+            Command::new(&bin)
+                .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
+                .arg("--db")
+                .arg(self.db_path())
+                .arg("--tls-dir")
+                .arg(self.dir.join("tls"))
+                .stdout(Stdio::piped()),
+        )
+        .context("starting cds-backend")?;
+        let stdout = guard.child.stdout.take().context("no stdout")?;
         let mut lines = std::io::BufReader::new(stdout).lines();
-        match lines.next() {
-            Some(Ok(l)) if l.starts_with("listening on ") => {}
+        let port = match lines.next() {
+            Some(Ok(l)) => l
+                .strip_prefix("listening on https://")
+                .and_then(|addr| addr.rsplit_once(':'))
+                .and_then(|(_, port)| port.trim().parse::<u16>().ok())
+                .with_context(|| format!("unexpected first line from the backend: {l:?}"))?,
             other => bail!("backend did not start: {other:?}"),
-        }
+        };
+        self.port = port;
         // Keep draining stdout so the backend never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         self.process = Some(guard);
@@ -188,7 +243,7 @@ impl Harness {
 
     pub async fn start_with(name: &str, plan: BackendPlan, options: AppOptions) -> Result<Harness> {
         let tmp = tempfile::Builder::new().prefix("cds-e2e-").tempdir()?;
-        let mut backend = Backend::prepare(&tmp.path().join("backend"))?;
+        let mut backend = Backend::prepare(&tmp.path().join("backend"), &plan)?;
         if let BackendPlan::Running = plan {
             backend.start()?;
         }
@@ -507,7 +562,24 @@ fn artifacts_dir() -> PathBuf {
         })
 }
 
+/// Starts a tauri-driver of this test's own. tauri-driver takes its ports
+/// on the command line (it cannot bind port 0 and say which it got), so the
+/// ports are picked free and the start is tried again with new ones when
+/// the driver exits at once (another process took a port in between). A
+/// driver that exited is never mistaken for a listening one: the port being
+/// open is only believed while our child is still alive.
 fn start_driver(env: &[(String, String)]) -> Result<(Guard, u16)> {
+    let mut last = anyhow!("tauri-driver was not started");
+    for _ in 0..5 {
+        match try_start_driver(env) {
+            Ok(started) => return Ok(started),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+fn try_start_driver(env: &[(String, String)]) -> Result<(Guard, u16)> {
     let port = free_port()?;
     let native = free_port()?;
     let native_driver =
@@ -526,13 +598,17 @@ fn start_driver(env: &[(String, String)]) -> Result<(Guard, u16)> {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let guard = Guard(
-        cmd.spawn()
-            .context("starting tauri-driver (cargo xtask setup installs it)")?,
-    );
+    let mut guard = Guard::spawn_group(&mut cmd)
+        .context("starting tauri-driver (cargo xtask setup installs it)")?;
     let deadline = Instant::now() + Duration::from_secs(15);
     while Instant::now() < deadline {
+        if let Ok(Some(status)) = guard.child.try_wait() {
+            bail!("tauri-driver exited at once ({status}) on port {port}");
+        }
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            if let Ok(Some(status)) = guard.child.try_wait() {
+                bail!("tauri-driver exited ({status}); port {port} is someone else's");
+            }
             return Ok((guard, port));
         }
         std::thread::sleep(Duration::from_millis(50));
