@@ -44,9 +44,68 @@ impl Sex {
     }
 }
 
+/// Who a profile is to the citizen (the vault's profiles, the UI's
+/// profile switcher). The serde names are stored in vaults and cross IPC:
+/// `self`, `child`, `parent`, `spouse`, `other`; never rename them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Relation {
+    #[serde(rename = "self")]
+    SelfPerson,
+    Child,
+    Parent,
+    Spouse,
+    Other,
+}
+
+impl Relation {
+    pub const ALL: [Relation; 5] = [
+        Relation::SelfPerson,
+        Relation::Child,
+        Relation::Parent,
+        Relation::Spouse,
+        Relation::Other,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Relation::SelfPerson => "self",
+            Relation::Child => "child",
+            Relation::Parent => "parent",
+            Relation::Spouse => "spouse",
+            Relation::Other => "other",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Relation> {
+        Self::ALL.into_iter().find(|r| r.code() == code)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Moved from cds-vault's lib.rs (the vault's copy of the enum).
+    #[test]
+    fn relation_serialises_self_as_self() {
+        assert_eq!(
+            serde_json::to_string(&Relation::SelfPerson).unwrap(),
+            "\"self\""
+        );
+        assert_eq!(
+            serde_json::to_string(&Relation::Child).unwrap(),
+            "\"child\""
+        );
+        for r in Relation::ALL {
+            assert_eq!(
+                serde_json::to_string(&r).unwrap(),
+                format!("\"{}\"", r.code())
+            );
+            assert_eq!(Relation::from_code(r.code()), Some(r));
+        }
+        assert_eq!(Relation::from_code("friend"), None);
+    }
 
     #[test]
     fn sex_codes_are_the_stored_names() {
