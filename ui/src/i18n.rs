@@ -123,6 +123,8 @@ texts! {
     ErrVaultUnavailable => "Kho giấy tờ chưa được mở.", "Your document vault is not open.";
     ErrInvalidInput => "Thông tin chưa hợp lệ", "Some information is not valid";
     ErrNotFound => "Không tìm thấy mục được yêu cầu.", "The requested item was not found.";
+    ErrDiskFull => "Bộ nhớ của thiết bị đã đầy nên chưa lưu được gì. Hãy xóa bớt tệp hoặc ứng dụng không dùng đến rồi thử lại.",
+        "This device's storage is full, so nothing was saved. Delete files or apps you no longer use, then try again.";
     ErrStorage => "Không lưu được dữ liệu trên thiết bị (có thể bộ nhớ đã đầy).", "Could not save data on this device (storage may be full).";
     ErrInternal => "Đã xảy ra lỗi không mong muốn. Vui lòng thử lại.", "Something unexpected went wrong. Please try again.";
     // What to do, for the errors where the citizen can act.
@@ -499,6 +501,7 @@ pub fn error_key(kind: ErrorKind) -> K {
         ErrorKind::VaultUnavailable => K::ErrVaultUnavailable,
         ErrorKind::InvalidInput => K::ErrInvalidInput,
         ErrorKind::NotFound => K::ErrNotFound,
+        ErrorKind::DiskFull => K::ErrDiskFull,
         ErrorKind::Storage => K::ErrStorage,
         ErrorKind::Internal => K::ErrInternal,
         ErrorKind::VaultLocked => K::ErrVaultLocked,
@@ -536,42 +539,6 @@ pub fn error_hint(kind: ErrorKind) -> Option<K> {
         ErrorKind::NoTrustList => Some(K::HintNoTrustList),
         ErrorKind::CameraUnavailable => Some(K::HintCameraUnavailable),
         _ => None,
-    }
-}
-
-/// Stable snake_case code of an error kind (same as its serde name), for
-/// `data-kind` attributes that tests and styles hook onto.
-pub fn error_code(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::BackendUnreachable => "backend_unreachable",
-        ErrorKind::TlsUntrusted => "tls_untrusted",
-        ErrorKind::BackendRejected => "backend_rejected",
-        ErrorKind::KeyringUnavailable => "keyring_unavailable",
-        ErrorKind::VaultKeyMissing => "vault_key_missing",
-        ErrorKind::VaultCorrupt => "vault_corrupt",
-        ErrorKind::VaultUnavailable => "vault_unavailable",
-        ErrorKind::InvalidInput => "invalid_input",
-        ErrorKind::NotFound => "not_found",
-        ErrorKind::Storage => "storage",
-        ErrorKind::Internal => "internal",
-        ErrorKind::VaultLocked => "vault_locked",
-        ErrorKind::WrongPin => "wrong_pin",
-        ErrorKind::PinLocked => "pin_locked",
-        ErrorKind::WeakPin => "weak_pin",
-        ErrorKind::NoPin => "no_pin",
-        ErrorKind::Duplicate => "duplicate",
-        ErrorKind::BackupCorrupt => "backup_corrupt",
-        ErrorKind::WrongPassphrase => "wrong_passphrase",
-        ErrorKind::TooLarge => "too_large",
-        ErrorKind::UnsupportedFile => "unsupported_file",
-        ErrorKind::Busy => "busy",
-        ErrorKind::Unauthorized => "unauthorized",
-        ErrorKind::ActivationCode => "activation_code",
-        ErrorKind::RateLimited => "rate_limited",
-        ErrorKind::NoQrFound => "no_qr_found",
-        ErrorKind::NotAnImage => "not_an_image",
-        ErrorKind::CameraUnavailable => "camera_unavailable",
-        ErrorKind::NoTrustList => "no_trust_list",
     }
 }
 
@@ -773,7 +740,7 @@ fn apply_lang(lang: Lang) {
 mod tests {
     use super::*;
 
-    const ALL_KINDS: [ErrorKind; 29] = ErrorKind::ALL;
+    const ALL_KINDS: [ErrorKind; 30] = ErrorKind::ALL;
 
     #[test]
     fn every_text_exists_in_both_languages() {
@@ -784,10 +751,25 @@ mod tests {
     }
 
     #[test]
+    fn a_full_disk_says_so_vietnamese_first() {
+        let err = IpcError::new(ErrorKind::DiskFull, "disk full");
+        let vi = error_text(Lang::Vi, &err);
+        let en = error_text(Lang::En, &err);
+        assert!(vi.contains("Bộ nhớ của thiết bị đã đầy"), "{vi}");
+        assert!(en.contains("storage is full"), "{en}");
+        // Distinct from the generic storage failure.
+        assert_ne!(
+            error_key(ErrorKind::DiskFull),
+            error_key(ErrorKind::Storage)
+        );
+        assert_eq!(ErrorKind::from_code("disk_full"), Some(ErrorKind::DiskFull));
+    }
+
+    #[test]
     fn error_codes_match_the_wire_names() {
         for kind in ALL_KINDS {
             let json = serde_json::to_string(&kind).unwrap();
-            assert_eq!(json, format!("\"{}\"", error_code(kind)));
+            assert_eq!(json, format!("\"{}\"", kind.code()));
         }
     }
 

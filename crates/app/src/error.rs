@@ -20,7 +20,7 @@ pub fn from_vault(e: VaultError) -> IpcError {
         VaultError::Corrupt(_) | VaultError::Tampered { .. } => ErrorKind::VaultCorrupt,
         VaultError::Invalid { field, .. } => return IpcError::invalid(*field, msg),
         VaultError::NotFound { .. } => ErrorKind::NotFound,
-        VaultError::DiskFull => ErrorKind::Storage,
+        VaultError::DiskFull => ErrorKind::DiskFull,
         VaultError::Storage(_) => ErrorKind::Storage,
         VaultError::WrongPin { retry_after_secs } => {
             return IpcError::new(ErrorKind::WrongPin, msg).with_retry_after(*retry_after_secs)
@@ -119,4 +119,27 @@ pub(crate) fn internal(m: impl Into<String>) -> IpcError {
 
 pub(crate) fn too_large(name: &str) -> IpcError {
     IpcError::new(ErrorKind::TooLarge, format!("{name} is larger than 20 MB"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The vault turns ENOSPC/EDQUOT (`io::ErrorKind::StorageFull`) into
+    // `VaultError::DiskFull` (tested in cds-vault's error.rs); here the
+    // variant must reach the UI as its own kind, not as a generic storage
+    // failure, so the citizen is told to free space.
+    #[test]
+    fn a_full_disk_is_disk_full_not_storage() {
+        let e = from_vault(VaultError::DiskFull);
+        assert_eq!(e.kind, ErrorKind::DiskFull);
+        assert_eq!(
+            from_sync(SyncError::Vault(VaultError::DiskFull)).kind,
+            ErrorKind::DiskFull
+        );
+        assert_eq!(
+            from_vault(VaultError::Storage("boom".into())).kind,
+            ErrorKind::Storage
+        );
+    }
 }

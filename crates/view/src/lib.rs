@@ -87,7 +87,9 @@ pub enum ErrorKind {
     InvalidInput,
     /// The thing asked for does not exist.
     NotFound,
-    /// Disk full or another storage failure.
+    /// The disk (or the user's quota on it) is full: nothing was saved.
+    DiskFull,
+    /// Another storage failure (a full disk is [`ErrorKind::DiskFull`]).
     Storage,
     /// A bug or an unexpected failure.
     Internal,
@@ -130,7 +132,7 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 29] = [
+    pub const ALL: [ErrorKind; 30] = [
         ErrorKind::BackendUnreachable,
         ErrorKind::TlsUntrusted,
         ErrorKind::BackendRejected,
@@ -141,6 +143,7 @@ impl ErrorKind {
         ErrorKind::VaultLocked,
         ErrorKind::InvalidInput,
         ErrorKind::NotFound,
+        ErrorKind::DiskFull,
         ErrorKind::Storage,
         ErrorKind::Internal,
         ErrorKind::WrongPin,
@@ -175,6 +178,7 @@ impl ErrorKind {
             ErrorKind::VaultLocked => "vault_locked",
             ErrorKind::InvalidInput => "invalid_input",
             ErrorKind::NotFound => "not_found",
+            ErrorKind::DiskFull => "disk_full",
             ErrorKind::Storage => "storage",
             ErrorKind::Internal => "internal",
             ErrorKind::WrongPin => "wrong_pin",

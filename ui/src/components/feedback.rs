@@ -2,7 +2,7 @@
 
 use crate::app::use_app;
 use crate::components::icons::{icon, Icon};
-use crate::i18n::{error_code, error_hint, error_text, use_i18n, K};
+use crate::i18n::{error_hint, error_text, use_i18n, K};
 use cds_view::IpcError;
 use leptos::prelude::*;
 
@@ -41,7 +41,7 @@ pub fn ErrorBox(err: IpcError, #[prop(optional)] on_retry: Option<Callback<()>>)
     let kind = err.kind;
     let message = err.message.clone();
     view! {
-        <div class="error-box" role="alert" data-kind=error_code(kind)>
+        <div class="error-box" role="alert" data-kind=kind.code()>
             {icon(Icon::Alert)}
             <div class="error-body">
                 <p class="error-text">{move || error_text(i18n.lang(), &err)}</p>

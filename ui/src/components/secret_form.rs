@@ -4,7 +4,7 @@
 //! error line under such a form.
 
 use crate::components::icons::{icon, Icon};
-use crate::i18n::{error_code, error_hint, error_text, use_i18n, I18n, K};
+use crate::i18n::{error_hint, error_text, use_i18n, I18n, K};
 use cds_view::IpcError;
 use leptos::prelude::*;
 
@@ -26,7 +26,7 @@ impl SecretError {
                 if let Some(h) = error_hint(err.kind).filter(|_| hint) {
                     t = format!("{t} {}", i18n.t(h));
                 }
-                (error_code(err.kind), t)
+                (err.kind.code(), t)
             }
         }
     }

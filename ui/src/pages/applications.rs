@@ -6,8 +6,7 @@ use crate::components::feedback::{ErrorBox, Loading};
 use crate::components::icons::{icon, Icon};
 use crate::format::{iso_to_display, local_date_time};
 use crate::i18n::{
-    delivery_code, delivery_key, error_code, error_text, kind_key, status_key, sync_summary,
-    use_i18n, Lang, K,
+    delivery_code, delivery_key, error_text, kind_key, status_key, sync_summary, use_i18n, Lang, K,
 };
 use crate::ipc;
 use cds_view::{ApplicationView, DeliveryState, IpcError, SyncReport};
@@ -87,7 +86,7 @@ pub fn ApplicationsPage() -> impl IntoView {
             };
             match err {
                 Some(err) => {
-                    let code = error_code(err.kind);
+                    let code = err.kind.code();
                     view! {
                         <p id="sync-result" class="sync-result sync-failed" role="alert" data-kind=code>
                             {icon(Icon::Alert)}
@@ -259,7 +258,7 @@ fn ApplicationCard(app: ApplicationView) -> impl IntoView {
             </dl>
             {last_error
                 .map(|err| {
-                    let code = error_code(err.kind);
+                    let code = err.kind.code();
                     view! {
                         <p class="app-error" data-kind=code>
                             {icon(Icon::Alert)}

@@ -770,7 +770,7 @@ fn DocumentDetail(id: String) -> impl IntoView {
             error
                 .get()
                 .map(|e| {
-                    let code = crate::i18n::error_code(e.kind);
+                    let code = e.kind.code();
                     view! {
                         <p id="detail-error" class="form-error" role="alert" data-kind=code>
                             {icon(Icon::Alert)}
@@ -1358,7 +1358,7 @@ fn DocumentForm() -> impl IntoView {
                 // and for the end-to-end tests).
                 {move || {
                     let kind = d.error.with(|e| match e {
-                        Some(FormError::Server(err)) => crate::i18n::error_code(err.kind),
+                        Some(FormError::Server(err)) => err.kind.code(),
                         Some(FormError::Client(..)) => "client",
                         None => "",
                     });

@@ -4,7 +4,7 @@ use crate::app::{poll_while_mounted, use_app, Page};
 use crate::components::feedback::{ErrorBox, TechDetails};
 use crate::components::icons::{icon, Icon};
 use crate::format::iso_to_display;
-use crate::i18n::{days_left_text, error_code, error_hint, error_text, kind_key, use_i18n, K};
+use crate::i18n::{days_left_text, error_hint, error_text, kind_key, use_i18n, K};
 use crate::ipc;
 use cds_view::{AppStatus, DocumentKind, IpcError};
 use leptos::prelude::*;
@@ -187,7 +187,7 @@ fn StatusBanner() -> impl IntoView {
                     id="status-banner"
                     class=if is_vault { "banner banner-error" } else { "banner banner-warning" }
                     role="alert"
-                    data-kind=error_code(kind)
+                    data-kind=kind.code()
                     data-source=if is_vault { "vault" } else { "sync" }
                 >
                     <span class="banner-icon">{icon(Icon::Alert)}</span>

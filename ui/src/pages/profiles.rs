@@ -4,7 +4,7 @@ use crate::app::use_app;
 use crate::components::feedback::{ErrorBox, Loading};
 use crate::components::icons::{icon, Icon};
 use crate::format::{iso_to_display, parse_dob, today};
-use crate::i18n::{error_code, error_text, relation_key, use_i18n, K};
+use crate::i18n::{error_text, relation_key, use_i18n, K};
 use crate::ipc;
 use crate::pages::more::BackToMore;
 use cds_view::{IpcError, ProfileInput, ProfileView, Relation};
@@ -295,7 +295,7 @@ fn ProfileForm(
             {move || error.get().map(|e| {
                 let (code, text) = match &e {
                     ProfileError::Client(k) => ("client", i18n.t(*k).to_owned()),
-                    ProfileError::Server(err) => (error_code(err.kind), error_text(i18n.lang(), err)),
+                    ProfileError::Server(err) => (err.kind.code(), error_text(i18n.lang(), err)),
                 };
                 view! { <p id="profile-error" class="form-error" role="alert" data-kind=code>{icon(Icon::Alert)}<span>{text}</span></p> }
             })}
