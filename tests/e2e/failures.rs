@@ -1,8 +1,8 @@
 //! Failure paths in the real window: each gets a clear message and nothing
 //! the citizen entered is lost.
 
-use anyhow::{ensure, Result};
 use crate::harness::{AppOptions, BackendPlan, Harness};
+use anyhow::{ensure, Result};
 
 async fn fill_cccd_form(h: &Harness) -> Result<()> {
     h.click("#nav-documents").await?;

@@ -174,10 +174,6 @@ impl Backend {
         Ok(())
     }
 
-    pub fn stop(&mut self) {
-        self.process = None;
-    }
-
     /// Rows in the backend's applications table, read from its database.
     pub fn application_rows(&self) -> Result<i64> {
         let conn = rusqlite::Connection::open_with_flags(

@@ -7,8 +7,8 @@
 //! The code on screen is read back from a screenshot of the window with the
 //! app's own decoder, so "shows the QR" means a scanner can read it.
 
-use anyhow::{bail, ensure, Context, Result};
 use crate::harness::{sample_photo, BackendPlan, Cccd, Harness};
+use anyhow::{bail, ensure, Context, Result};
 use cds_qr::credential::{self, Claims, Disclosure, SigningKey, Subject};
 use std::path::{Path, PathBuf};
 use std::process::Command;

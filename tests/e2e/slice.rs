@@ -2,8 +2,8 @@
 //! photo, submit an application while the city is offline, restart the app,
 //! come back online, and see the city's answer, stored exactly once.
 
-use anyhow::{ensure, Result};
 use crate::harness::{contains_bytes, sample_photo, BackendPlan, Cccd, Harness};
+use anyhow::{ensure, Result};
 
 // 048: Đà Nẵng; 1: a woman born in the 1900s; 95: born in 1995.
 const NUMBER: &str = "048195001234";

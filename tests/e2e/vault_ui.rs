@@ -3,8 +3,8 @@
 //! restore into a fresh app, PIN set / lock / unlock, and the PIN fallback
 //! when the OS keyring is unavailable.
 
-use anyhow::{ensure, Context, Result};
 use crate::harness::{answer_file_dialog, sample_photo, AppOptions, BackendPlan, Cccd, Harness};
+use anyhow::{ensure, Context, Result};
 use std::time::Duration;
 
 const AN: Cccd<'static> = Cccd {

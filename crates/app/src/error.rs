@@ -55,6 +55,18 @@ pub fn from_sync(e: SyncError) -> IpcError {
     let kind = match e {
         SyncError::Vault(v) => return from_vault(v),
         SyncError::Unreachable { .. } => ErrorKind::BackendUnreachable,
+        // The city is there but cannot answer now (5xx, 408): to the
+        // citizen that is "cannot reach the city, will retry", never
+        // "refused".
+        SyncError::Unavailable {
+            retry_after_secs, ..
+        } => {
+            let err = IpcError::new(ErrorKind::BackendUnreachable, msg);
+            return match retry_after_secs {
+                Some(secs) => err.with_retry_after(secs),
+                None => err,
+            };
+        }
         SyncError::TlsUntrusted { .. } => ErrorKind::TlsUntrusted,
         SyncError::Rejected { status: 401, .. } => ErrorKind::Unauthorized,
         SyncError::Rejected {

@@ -38,6 +38,9 @@ pub mod profiles;
 pub mod session;
 pub mod sync;
 
+/// The background scheduler the shell drives [`AppCore::tick`] with.
+pub use cds_sync::backoff;
+
 pub use attachments::{read_attachment_file, sniff_mime, MAX_ATTACHMENT_BYTES};
 pub use citizen_qr::{mask_number, url_host};
 pub use documents::REMINDER_DAYS;

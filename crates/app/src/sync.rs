@@ -8,11 +8,13 @@
 //! - [`record_delivery_failure`] / [`stored_delivery_error`] are the only
 //!   code that writes and reads a delivery failure; they switch to the
 //!   vault's typed `DeliveryErrorKind` when it lands.
-//! - [`AppCore::tick`] is what the shell drives on its timer; a scheduler
-//!   with backoff replaces the fixed period there.
+//! - [`AppCore::tick`] is what the shell's scheduler drives
+//!   ([`cds_sync::backoff`]: backoff with full jitter while the city is
+//!   unavailable, the idle period otherwise).
 
 use crate::error::{from_sync, from_vault};
 use crate::{lock, AppCore};
+use cds_sync::backoff::Attempt;
 use cds_sync::{CityClient, SyncError};
 use cds_vault::Vault;
 use cds_view::{ErrorKind, IpcError, SyncReport};
@@ -118,6 +120,16 @@ pub(crate) async fn drain(
     Ok(out)
 }
 
+/// Whether an error of the background sync means "the city is not
+/// available now" (back off and retry), as opposed to a refusal or a local
+/// problem that retrying sooner or later does not change.
+fn is_temporary_kind(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::BackendUnreachable | ErrorKind::TlsUntrusted | ErrorKind::RateLimited
+    )
+}
+
 /// Whether trying again later can help. The sync crate's classification
 /// (by variant and status), in one place here so its coming status-first
 /// rule applies to the app unchanged.
@@ -139,13 +151,25 @@ impl AppCore {
         self.sync_with(false).await
     }
 
-    /// The background work, driven by the shell's timer: deliver what is
-    /// pending, then keep the citizen QR and the city's keys fresh.
-    pub async fn tick(&self) {
+    /// The background work, driven by the shell's scheduler
+    /// ([`cds_sync::backoff::run`]): deliver what is pending, then keep the
+    /// citizen QR and the city's keys fresh. Says whether the city was
+    /// unavailable, so the scheduler backs off instead of trying every few
+    /// seconds while the device is offline.
+    pub async fn tick(&self) -> Attempt {
+        let mut attempt = Attempt::Done;
         if self.has_pending() {
-            self.sync_background().await;
+            let report = self.sync_background().await;
+            if let Some(e) = &report.error {
+                if is_temporary_kind(e.kind) {
+                    attempt = Attempt::Unavailable {
+                        retry_after: e.retry_after_secs.map(std::time::Duration::from_secs),
+                    };
+                }
+            }
         }
         self.qr_tick().await;
+        attempt
     }
 
     async fn sync_with(&self, retry_refused: bool) -> SyncReport {
@@ -221,18 +245,25 @@ impl AppCore {
             .filter_map(|r| r.receipt)
             .filter(|rc| !matches!(rc.status, Approved | Rejected))
             .collect();
+        // One case the city cannot answer for (unknown, a transient error)
+        // does not keep the others from being refreshed: every case is
+        // asked, and the first failure is reported afterwards.
+        let mut first_error = None;
         for old in open {
-            let fresh = client
-                .application(&old.case_number)
-                .await
-                .map_err(from_sync)?;
-            if fresh != old {
-                lock(vault)
-                    .mark_delivered(&old.idempotency_key, &fresh)
-                    .map_err(from_vault)?;
+            match client.application(&old.case_number).await {
+                Ok(fresh) if fresh != old => {
+                    if let Err(e) = lock(vault).mark_delivered(&old.idempotency_key, &fresh) {
+                        first_error.get_or_insert(from_vault(e));
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(case = %old.case_number, error = %e, "status refresh failed");
+                    first_error.get_or_insert(from_sync(e));
+                }
             }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 
     async fn refresh_catalogue(&self, client: &CityClient) {

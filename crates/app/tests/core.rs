@@ -930,3 +930,85 @@ async fn camera_trouble_is_a_clear_error() {
         assert!(e.message.contains("no camera"), "{e:?}");
     }
 }
+
+/// A proxy in front of the city that answers every request with `status`
+/// and an HTML page (no API body), over the test's dev TLS, on port 0.
+fn proxy_answering(dir: &Path, status: u16) -> (u16, axum_server::Handle) {
+    let tls = ensure_dev_tls(&dir.join("tls")).unwrap();
+    let config = axum_server::tls_rustls::RustlsConfig::from_config(std::sync::Arc::new(
+        tls.server_config().unwrap(),
+    ));
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let code = axum::http::StatusCode::from_u16(status).unwrap();
+    let router = axum::Router::new().fallback(move || async move {
+        (
+            code,
+            [("content-type", "text/html")],
+            "<html><body><h1>Bad Gateway</h1></body></html>",
+        )
+    });
+    let handle = axum_server::Handle::new();
+    let server = axum_server::from_tcp_rustls(listener, config)
+        .handle(handle.clone())
+        .serve(router.into_make_service());
+    tokio::spawn(async move {
+        let _ = server.await;
+    });
+    (port, handle)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_proxys_502_keeps_the_application_queued_and_the_scheduler_backs_off() {
+    use cds_app::backoff::Attempt;
+    let dir = tempfile::tempdir().unwrap();
+    for status in [502, 503, 504] {
+        let (port, proxy) = proxy_answering(dir.path(), status);
+        let cfg = config(dir.path(), port);
+        let data = dir.path().join(format!("app-{status}"));
+        let core = AppCore::start(&cfg, &data);
+        let doc = core.add_document(with_profile(&core, cccd())).unwrap();
+        core.submit_application(SubmitInput {
+            service_code: "1.001612".into(),
+            document_ids: vec![doc.id.clone()],
+        })
+        .unwrap();
+        // The background tick reports the city unavailable: the scheduler
+        // backs off rather than hammering the proxy every few seconds.
+        assert_eq!(
+            core.tick().await,
+            Attempt::Unavailable { retry_after: None },
+            "{status}"
+        );
+        // Not refused: still queued, still sent by the next tick, and the
+        // citizen is told the city could not be reached, not that it said no.
+        assert!(core.has_pending(), "{status}: not held back as refused");
+        let apps = core.list_applications().unwrap();
+        assert_eq!(apps[0].delivery, DeliveryState::Queued);
+        assert_eq!(
+            apps[0].last_error.as_ref().map(|e| e.kind),
+            Some(ErrorKind::BackendUnreachable),
+            "{status}: {:?}",
+            apps[0].last_error
+        );
+        let report = core.sync().await;
+        assert_eq!(report.still_pending, 1);
+        assert_eq!(
+            report.error.map(|e| e.kind),
+            Some(ErrorKind::BackendUnreachable)
+        );
+        proxy.shutdown();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tick_with_nothing_to_send_is_done() {
+    let dir = tempfile::tempdir().unwrap();
+    ensure_dev_tls(&dir.path().join("tls")).unwrap();
+    // Nothing listens on port 9; nothing is pending either, so the tick
+    // does not even try the city.
+    let cfg = config(dir.path(), 9);
+    let core = AppCore::start(&cfg, cfg.data_dir.as_ref().unwrap());
+    assert_eq!(core.tick().await, cds_app::backoff::Attempt::Done);
+}

@@ -38,6 +38,8 @@ use cds_api::{
 use cds_vault::{Vault, VaultError};
 use std::time::Duration;
 
+pub mod backoff;
+
 /// Errors of the sync crate.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -58,6 +60,16 @@ pub enum SyncError {
         /// The `Retry-After` seconds of a 429, when the server sent them.
         retry_after_secs: Option<u64>,
     },
+    /// The city (or a proxy or load balancer in front of it) answered a
+    /// 5xx or 408, with or without the API's body: it is there but cannot
+    /// answer now. Temporary, never a refusal.
+    #[error("the city backend is temporarily unavailable (HTTP {status}): {message}")]
+    Unavailable {
+        status: u16,
+        message: String,
+        /// The `Retry-After` seconds, when the answer carried them.
+        retry_after_secs: Option<u64>,
+    },
     /// The backend answered something that is not the API.
     #[error("unexpected answer from the city backend: {0}")]
     Protocol(String),
@@ -73,7 +85,7 @@ impl SyncError {
     /// Stable code for the UI (`{kind, message}` across IPC).
     pub fn kind(&self) -> &'static str {
         match self {
-            SyncError::Unreachable { .. } => "backend_unreachable",
+            SyncError::Unreachable { .. } | SyncError::Unavailable { .. } => "backend_unreachable",
             SyncError::TlsUntrusted { .. } => "tls_untrusted",
             // The app says "sign in again" and "wait" for these two.
             SyncError::Rejected { status: 401, .. } => "unauthorized",
@@ -89,8 +101,23 @@ impl SyncError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            SyncError::Unreachable { .. } | SyncError::TlsUntrusted { .. }
+            SyncError::Unreachable { .. }
+                | SyncError::TlsUntrusted { .. }
+                | SyncError::Unavailable { .. }
         ) || matches!(self, SyncError::Rejected { status, .. } if *status >= 500 || *status == 429)
+    }
+
+    /// How long the city asked us to wait (`Retry-After` of a 429 or 503).
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            SyncError::Rejected {
+                retry_after_secs, ..
+            }
+            | SyncError::Unavailable {
+                retry_after_secs, ..
+            } => *retry_after_secs,
+            _ => None,
+        }
     }
 
     /// The server's error kind and message, when the backend answered with an
@@ -100,6 +127,55 @@ impl SyncError {
             SyncError::Rejected { kind, message, .. } => Some((*kind, message)),
             _ => None,
         }
+    }
+}
+
+/// What a non-2xx answer means, decided by its **status first**: every 5xx
+/// and 408 is temporary whatever its body (a proxy's 502/503/504 page has
+/// none of the API's JSON, and the city did not refuse anything); a 429 is
+/// rate limiting, with its `Retry-After`; a 401 is "sign in again" even
+/// without a body; only another 4xx that carries the API's error body is the
+/// city refusing the request. A 4xx without that body is not the API
+/// talking, so it is a protocol error, not a refusal.
+pub fn classify_error_answer<T>(
+    status: u16,
+    retry_after_secs: Option<u64>,
+    body: &[u8],
+) -> Result<T, SyncError> {
+    let api = serde_json::from_slice::<ApiErrorBody>(body).ok();
+    if status >= 500 || status == 408 {
+        return Err(SyncError::Unavailable {
+            status,
+            message: api
+                .map(|b| b.message)
+                .unwrap_or_else(|| format!("HTTP {status}")),
+            retry_after_secs,
+        });
+    }
+    match (status, api) {
+        (429, body) => Err(SyncError::Rejected {
+            status,
+            kind: ApiErrorKind::RateLimited,
+            message: body
+                .map(|b| b.message)
+                .unwrap_or_else(|| format!("HTTP {status}")),
+            retry_after_secs,
+        }),
+        (_, Some(body)) => Err(SyncError::Rejected {
+            status,
+            kind: body.kind,
+            message: body.message,
+            retry_after_secs: None,
+        }),
+        (401, None) => Err(SyncError::Rejected {
+            status,
+            kind: ApiErrorKind::Unauthorized,
+            message: format!("HTTP {status}"),
+            retry_after_secs: None,
+        }),
+        (_, None) => Err(SyncError::Protocol(format!(
+            "HTTP {status} without an API error body"
+        ))),
     }
 }
 
@@ -196,32 +272,7 @@ impl CityClient {
             serde_json::from_slice(&bytes)
                 .map_err(|e| SyncError::Protocol(format!("bad JSON in {status} answer: {e}")))
         } else {
-            let code = status.as_u16();
-            let retry_after_secs = if code == 429 { retry_after } else { None };
-            match serde_json::from_slice::<ApiErrorBody>(&bytes) {
-                Ok(body) => Err(SyncError::Rejected {
-                    status: code,
-                    kind: body.kind,
-                    message: body.message,
-                    retry_after_secs,
-                }),
-                // 401 and 429 are decided by the status, so they are
-                // recognised even when a proxy in front answers them
-                // without an API body.
-                Err(_) if code == 401 || code == 429 => Err(SyncError::Rejected {
-                    status: code,
-                    kind: if code == 401 {
-                        ApiErrorKind::Unauthorized
-                    } else {
-                        ApiErrorKind::RateLimited
-                    },
-                    message: format!("HTTP {status}"),
-                    retry_after_secs,
-                }),
-                Err(_) => Err(SyncError::Protocol(format!(
-                    "HTTP {status} without an API error body"
-                ))),
-            }
+            classify_error_answer(status.as_u16(), retry_after, &bytes)
         }
     }
 
@@ -455,6 +506,58 @@ mod tests {
     fn rejects_garbage_ca_bundle() {
         let err = CityClient::new("https://localhost:1", Some(b"not a pem")).unwrap_err();
         assert!(matches!(err, SyncError::Config(_)), "{err}");
+    }
+
+    fn classify(status: u16, retry: Option<u64>, body: &str) -> SyncError {
+        match classify_error_answer::<()>(status, retry, body.as_bytes()) {
+            Err(e) => e,
+            Ok(()) => panic!("{status} must be an error"),
+        }
+    }
+
+    const API_BODY: &str = r#"{"kind":"invalid_input","message":"bad field"}"#;
+
+    #[test]
+    fn a_proxys_5xx_page_is_temporary_never_a_refusal() {
+        for status in [500, 502, 503, 504, 408] {
+            let e = classify(status, None, "<html><body>Bad Gateway</body></html>");
+            assert!(
+                matches!(e, SyncError::Unavailable { status: s, .. } if s == status),
+                "{status}: {e:?}"
+            );
+            assert!(e.is_transient(), "{status}");
+            assert_eq!(e.kind(), "backend_unreachable");
+            assert_eq!(e.server_error(), None, "not the city refusing");
+        }
+        // Even with the API's own body, a 5xx is the city failing, not
+        // refusing: retried later.
+        let e = classify(500, None, API_BODY);
+        assert!(matches!(e, SyncError::Unavailable { .. }), "{e:?}");
+        assert!(e.is_transient());
+        // A 503's Retry-After is kept.
+        assert_eq!(classify(503, Some(120), "").retry_after_secs(), Some(120));
+    }
+
+    #[test]
+    fn only_a_4xx_with_the_api_body_is_a_refusal() {
+        let e = classify(422, None, API_BODY);
+        assert!(
+            matches!(&e, SyncError::Rejected { status: 422, kind: ApiErrorKind::InvalidInput, message, .. } if message == "bad field"),
+            "{e:?}"
+        );
+        assert!(!e.is_transient());
+        // A 4xx without the body is not the API talking.
+        let e = classify(404, None, "<html>Not Found</html>");
+        assert!(matches!(e, SyncError::Protocol(_)), "{e:?}");
+        // 401 and 429 are known by their status alone.
+        let e = classify(401, None, "");
+        assert_eq!(e.kind(), "unauthorized");
+        let e = classify(429, Some(30), "");
+        assert_eq!(e.kind(), "rate_limited");
+        assert!(e.is_transient());
+        assert_eq!(e.retry_after_secs(), Some(30));
+        // A Retry-After on a refusal means nothing and is dropped.
+        assert_eq!(classify(422, Some(9), API_BODY).retry_after_secs(), None);
     }
 
     #[test]
