@@ -248,7 +248,8 @@ impl Harness {
         for (name, bytes) in &options.seed_files {
             std::fs::write(data_dir.join(name), bytes)?;
         }
-        let (driver, driver_port) = start_driver(&options.env)?;
+        let (driver, driver_port) =
+            start_driver(&with_private_web_storage(&options.env, tmp.path()))?;
         let keyring_service = format!("cds-e2e-{}", uuid::Uuid::new_v4());
         let args = app_args(&backend, &data_dir, &keyring_service, &options);
         let client = open_app(driver_port, &args).await?;
@@ -292,7 +293,8 @@ impl Harness {
             .close()
             .await
             .context("closing the app")?;
-        let (driver, port) = start_driver(&options.env)?;
+        let (driver, port) =
+            start_driver(&with_private_web_storage(&options.env, self._tmp.path()))?;
         self.options = AppOptions {
             seed_files: Vec::new(),
             ..options
@@ -564,6 +566,24 @@ fn artifacts_dir() -> PathBuf {
 /// the driver exits at once (another process took a port in between). A
 /// driver that exited is never mistaken for a listening one: the port being
 /// open is only believed while our child is still alive.
+/// `env` plus XDG data and cache folders inside the test's own temporary
+/// folder. The WebView keeps its `localStorage` (the chosen language, for
+/// one) under `$XDG_DATA_HOME/<app id>`, shared by every app instance of
+/// the user; tests run in parallel, so one test switching to English must
+/// not switch the app of another. A restart of the same test keeps them.
+fn with_private_web_storage(env: &[(String, String)], tmp: &Path) -> Vec<(String, String)> {
+    let mut env = env.to_vec();
+    for (var, dir) in [
+        ("XDG_DATA_HOME", "xdg-data"),
+        ("XDG_CACHE_HOME", "xdg-cache"),
+    ] {
+        if !env.iter().any(|(k, _)| k == var) {
+            env.push((var.into(), tmp.join(dir).display().to_string()));
+        }
+    }
+    env
+}
+
 fn start_driver(env: &[(String, String)]) -> Result<(Guard, u16)> {
     let mut last = anyhow!("tauri-driver was not started");
     for _ in 0..5 {
