@@ -126,31 +126,6 @@ pub fn format_vnd(amount: u64, lang: Lang) -> String {
     out
 }
 
-/// Lower-cases and strips Vietnamese diacritics, so a search for
-/// "dang ky" finds "Đăng ký" (many people type without accents).
-pub fn fold(s: &str) -> String {
-    const GROUPS: [(&str, char); 7] = [
-        ("àáạảãâầấậẩẫăằắặẳẵ", 'a'),
-        ("èéẹẻẽêềếệểễ", 'e'),
-        ("ìíịỉĩ", 'i'),
-        ("òóọỏõôồốộổỗơờớợởỡ", 'o'),
-        ("ùúụủũưừứựửữ", 'u'),
-        ("ỳýỵỷỹ", 'y'),
-        ("đ", 'd'),
-    ];
-    s.chars()
-        .flat_map(char::to_lowercase)
-        // Decomposed input (NFD) carries the marks as combining characters.
-        .filter(|c| !('\u{300}'..='\u{36f}').contains(c))
-        .map(|c| {
-            GROUPS
-                .iter()
-                .find(|(set, _)| set.contains(c))
-                .map_or(c, |&(_, base)| base)
-        })
-        .collect()
-}
-
 /// Today's date on the device (local time). Browser only.
 pub fn today() -> Ymd {
     let now = js_sys::Date::new_0();
@@ -275,14 +250,6 @@ mod tests {
         assert_eq!(format_vnd(1_250_000, Lang::Vi), "1.250.000 ₫");
         assert_eq!(format_vnd(500, Lang::Vi), "500 ₫");
         assert_eq!(format_vnd(135_000, Lang::En), "135,000 ₫");
-    }
-
-    #[test]
-    fn folding_ignores_case_and_diacritics() {
-        assert_eq!(fold("Đăng ký thường trú"), "dang ky thuong tru");
-        assert_eq!(fold("GIẤY PHÉP LÁI XE"), "giay phep lai xe");
-        // "ế" written as e + circumflex + acute (NFD).
-        assert_eq!(fold("Gie\u{302}\u{301}y"), "giey");
     }
 
     #[test]

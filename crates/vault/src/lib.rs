@@ -13,7 +13,6 @@ mod migrate;
 mod rows;
 mod schema;
 mod session;
-mod text;
 mod thumb;
 mod validate;
 

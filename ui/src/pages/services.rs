@@ -3,7 +3,8 @@
 use crate::app::{use_app, Page};
 use crate::components::feedback::{ErrorBox, Loading};
 use crate::components::icons::{icon, Icon};
-use crate::format::{fold, format_vnd, iso_to_display};
+use crate::format::{format_vnd, iso_to_display};
+use cds_domain::text::Query;
 use crate::i18n::{delivery_code, error_text, kind_key, use_i18n, working_days, Lang, K};
 use crate::ipc;
 use cds_view::{
@@ -39,15 +40,11 @@ fn fee_text(fee: u64, lang: Lang) -> String {
 /// Does `s` match the search text? Both languages, the agency and the code
 /// are searched, ignoring case and Vietnamese diacritics.
 fn matches(s: &ServiceInfo, query: &str) -> bool {
-    let q = fold(query.trim());
-    if q.is_empty() {
-        return true;
-    }
-    let hay = fold(&format!(
+    // The same rule as the vault's document search (cds-domain's `Query`).
+    Query::new(query).matches(&format!(
         "{} {} {} {} {}",
         s.name_vi, s.name_en, s.agency_vi, s.agency_en, s.code
-    ));
-    q.split_whitespace().all(|word| hay.contains(word))
+    ))
 }
 
 /// Documents pre-checked for a service: every vault document whose kind the

@@ -2,6 +2,7 @@
 //! the file and kept up to date by the vault's own writes, stamped per
 //! table (see "Summary cache" in the crate docs); listings and searches.
 
+use cds_domain::text::Query;
 use super::*;
 
 pub(super) fn summary(
@@ -100,7 +101,7 @@ pub(super) fn search_text(
         hay.push_str(v);
         hay.push(' ');
     }
-    crate::text::fold(&hay).into_boxed_str()
+    cds_domain::text::fold(&hay).into_boxed_str()
 }
 
 impl CachedDoc {
@@ -234,12 +235,12 @@ impl Vault {
     }
 
     /// The cached documents of `profile_id` (or all) whose search text
-    /// holds every one of `words` (none: all), newest first; builds the
+    /// matches `query` (none: all), newest first; builds the
     /// cache first if it is not fresh.
     pub(super) fn listed(
         &self,
         profile_id: Option<&str>,
-        words: Option<&[String]>,
+        query: Option<&Query>,
     ) -> Result<Vec<Arc<DocumentSummary>>, VaultError> {
         if !self.cache_is_fresh() {
             // Stamp first: a change made while reading is then seen as stale.
@@ -265,14 +266,14 @@ impl Vault {
         let docs = cache.as_ref().map(|c| &c.docs[..]).unwrap_or_default();
         // Sized up front: growing a 10,000-entry vector would copy it
         // several times over.
-        let mut out = Vec::with_capacity(match (profile_id, words) {
+        let mut out = Vec::with_capacity(match (profile_id, query) {
             (None, None) => docs.len(),
             _ => 0,
         });
         out.extend(
             docs.iter()
                 .filter(|e| profile_id.is_none_or(|p| p == e.summary.profile_id))
-                .filter(|e| words.is_none_or(|w| crate::text::contains_all(&e.folded, w)))
+                .filter(|e| query.is_none_or(|q| q.matches_folded(&e.folded)))
                 .map(|e| Arc::clone(&e.summary)),
         );
         Ok(out)
@@ -288,7 +289,9 @@ impl Vault {
     ) -> Result<Vec<Arc<DocumentSummary>>, VaultError> {
         // Served from the summary cache, like a listing: a search per
         // keystroke must not decrypt every document again.
-        self.listed(profile_id, Some(&crate::text::query_words(query)))
+        // Search and the services page fold the same way: cds-domain's
+        // `Query` is the one rule for both.
+        self.listed(profile_id, Some(&Query::new(query)))
     }
 }
 
