@@ -4,9 +4,9 @@ use crate::app::{use_app, Page};
 use crate::components::feedback::{ErrorBox, Loading};
 use crate::components::icons::{icon, Icon};
 use crate::format::{format_vnd, iso_to_display};
-use cds_domain::text::Query;
 use crate::i18n::{delivery_code, error_text, kind_key, use_i18n, working_days, Lang, K};
 use crate::ipc;
+use cds_domain::text::Query;
 use cds_view::{
     ApplicationView, DeliveryState, DocumentKind, DocumentSummaryView, IpcError, ServiceInfo,
     SubmitInput,

@@ -2,8 +2,8 @@
 //! the file and kept up to date by the vault's own writes, stamped per
 //! table (see "Summary cache" in the crate docs); listings and searches.
 
-use cds_domain::text::Query;
 use super::*;
+use cds_domain::text::Query;
 
 pub(super) fn summary(
     id: String,
