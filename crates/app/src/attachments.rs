@@ -9,9 +9,10 @@ use cds_vault::NewAttachment;
 use cds_view::{AttachmentView, ErrorKind, IpcError, NewAttachmentInput};
 use std::path::Path;
 
-/// Largest attachment, in bytes (the vault's limit; checked here first so a
-/// huge file is refused before it is decoded).
-pub const MAX_ATTACHMENT_BYTES: u64 = 20 * 1024 * 1024;
+/// Largest attachment, in bytes (the domain's one limit, which the vault
+/// enforces; checked here first so a huge file is refused before it is
+/// decoded), and the one content sniffer.
+pub use cds_domain::{sniff_mime, MAX_ATTACHMENT_BYTES};
 
 pub(crate) fn data_url(mime: &str, bytes: &[u8]) -> String {
     format!(
@@ -81,23 +82,6 @@ pub fn read_attachment_file(path: &Path) -> Result<NewAttachment, IpcError> {
         mime: mime.to_owned(),
         bytes,
     })
-}
-
-/// The type of a file by its first bytes (never by its name).
-pub fn sniff_mime(b: &[u8]) -> Option<&'static str> {
-    if b.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if b.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if b.starts_with(b"GIF87a") || b.starts_with(b"GIF89a") {
-        Some("image/gif")
-    } else if b.len() >= 12 && &b[..4] == b"RIFF" && &b[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else if b.starts_with(b"%PDF-") {
-        Some("application/pdf")
-    } else {
-        None
-    }
 }
 
 impl AppCore {

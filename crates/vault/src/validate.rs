@@ -11,7 +11,7 @@ use cds_api::{FieldType, LICENCE_CLASSES};
 use std::collections::BTreeMap;
 
 /// Largest attachment the vault accepts: 20 MiB.
-pub const MAX_ATTACHMENT_BYTES: usize = 20 * 1024 * 1024;
+pub const MAX_ATTACHMENT_BYTES: usize = cds_domain::MAX_ATTACHMENT_BYTES as usize;
 /// Longest full name, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
 /// Longest one-line field value, in characters.
@@ -493,22 +493,9 @@ pub(crate) fn lookup_form(number: &str) -> String {
         .collect()
 }
 
-/// The content type by magic bytes, for the kinds the vault accepts.
-pub(crate) fn sniff_mime(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
-        Some("image/png")
-    } else if bytes.len() >= 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
-        Some("image/gif")
-    } else if bytes.starts_with(b"%PDF-") {
-        Some("application/pdf")
-    } else {
-        None
-    }
-}
+/// The content type by magic bytes, for the kinds the vault accepts: the
+/// domain's one sniffer, shared with the app core.
+pub(crate) use cds_domain::sniff_mime;
 
 #[cfg(test)]
 mod tests {

@@ -22,9 +22,10 @@ use leptos::task::spawn_local;
 use std::collections::BTreeMap;
 use wasm_bindgen::JsCast;
 
-/// The shell refuses attachments above 20 MB; checking the file's size
-/// (metadata) first saves reading and encoding a huge file for nothing.
-const MAX_ATTACHMENT_BYTES: f64 = 20.0 * 1024.0 * 1024.0;
+/// The app refuses attachments above the domain's limit (20 MiB); checking
+/// the file's size (metadata) first saves reading and encoding a huge file
+/// for nothing.
+const MAX_ATTACHMENT_BYTES: f64 = cds_domain::MAX_ATTACHMENT_BYTES as f64;
 
 /// An error shown in `#form-error` (and inline at its field). Stored
 /// untranslated so that it follows a language switch.
