@@ -20,19 +20,8 @@ pub enum DateError {
 /// A calendar day as `(year, month, day)`.
 pub type Ymd = (i32, u32, u32);
 
-pub fn is_leap_year(y: i32) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-pub fn days_in_month(y: i32, m: u32) -> u32 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if is_leap_year(y) => 29,
-        2 => 28,
-        _ => 0,
-    }
-}
+/// The calendar rules are the domain's (one copy for vault, backend and UI).
+pub use cds_domain::date::{days_in_month, is_leap_year};
 
 /// Parses a date of birth as Vietnamese citizens write it, `dd/mm/yyyy`
 /// (also `d/m/yyyy`, with `.`, `-` or spaces as separators; an ISO

@@ -131,45 +131,9 @@ pub struct SubmitApplication {
     pub submitted_at: String,
 }
 
-/// Where an application stands at the city.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ApplicationStatus {
-    /// Đã tiếp nhận.
-    Received,
-    /// Đang xử lý.
-    InReview,
-    /// Cần bổ sung.
-    NeedsMoreInfo,
-    /// Đã giải quyết.
-    Approved,
-    /// Từ chối.
-    Rejected,
-}
-
-impl ApplicationStatus {
-    pub fn code(self) -> &'static str {
-        match self {
-            ApplicationStatus::Received => "received",
-            ApplicationStatus::InReview => "in_review",
-            ApplicationStatus::NeedsMoreInfo => "needs_more_info",
-            ApplicationStatus::Approved => "approved",
-            ApplicationStatus::Rejected => "rejected",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        [
-            ApplicationStatus::Received,
-            ApplicationStatus::InReview,
-            ApplicationStatus::NeedsMoreInfo,
-            ApplicationStatus::Approved,
-            ApplicationStatus::Rejected,
-        ]
-        .into_iter()
-        .find(|s| s.code() == code)
-    }
-}
+/// Where an application stands at the city: the domain's one enum (same
+/// wire names), so app, backend and UI cannot drift apart.
+pub use cds_domain::ApplicationStatus;
 
 /// The backend's answer to a submission or a status lookup.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
