@@ -21,7 +21,7 @@ pub enum DateError {
 pub type Ymd = (i32, u32, u32);
 
 /// The calendar rules are the domain's (one copy for vault, backend and UI).
-pub use cds_domain::date::{days_in_month, is_leap_year};
+pub use cds_domain::date::days_in_month;
 
 /// Parses a date of birth as Vietnamese citizens write it, `dd/mm/yyyy`
 /// (also `d/m/yyyy`, with `.`, `-` or spaces as separators; an ISO
