@@ -5,7 +5,7 @@
 
 use crate::components::shell::{Header, NavBar};
 use crate::i18n::{provide_i18n, K};
-use crate::ipc;
+use crate::ipc::{self, cmd};
 use crate::pages::access_log::AccessLogPage;
 use crate::pages::applications::ApplicationsPage;
 use crate::pages::backup::BackupPage;
@@ -123,7 +123,7 @@ pub fn poll_while_mounted(every: Duration, f: impl Fn() + 'static) {
 #[component]
 pub fn App() -> impl IntoView {
     let i18n = provide_i18n();
-    let status = LocalResource::new(ipc::app_status);
+    let status = LocalResource::new(|| ipc::call(cmd::app_status::Args {}));
     let gate = Memo::new(
         move |prev: Option<&Option<VaultState>>| match status.get() {
             Some(Ok(s)) => Some(s.vault_state)

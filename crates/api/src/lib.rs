@@ -13,70 +13,18 @@
 
 use serde::{Deserialize, Serialize};
 
-mod fields;
-pub use fields::{Choices, FieldSpec, FieldType, LICENCE_CLASSES, SEX_CHOICES};
+// The domain's enums and the document field schema are the contract's
+// vocabulary: one copy, in cds-domain, re-exported here for the wire types
+// and their users.
+pub use cds_domain::disclosure::{DisclosureChannel, QrDisclosure};
+pub use cds_domain::document::{
+    Choices, DocumentKind, FieldSpec, FieldType, LICENCE_CLASSES, SEX_CHOICES,
+};
 
 /// Path prefix of every endpoint of this API version.
 pub const API_PREFIX: &str = "/v1";
 /// HTTP header that must repeat the body's idempotency key.
 pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
-
-/// How data left the citizen's vault (an access log entry's channel).
-/// Shared by the vault, which stores it, and the view, which shows it, so
-/// the two can never drift apart. The serde names are stored in vaults:
-/// never rename them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DisclosureChannel {
-    /// Sent with an application.
-    Application,
-    /// Shown as the citizen QR.
-    Qr,
-    /// Exported.
-    Export,
-    /// Written into an encrypted backup.
-    Backup,
-}
-
-/// Kinds of personal papers the vault holds and services can ask for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
-pub enum DocumentKind {
-    /// Căn cước công dân: the 12-digit citizen ID card.
-    Cccd,
-    Passport,
-    DrivingLicence,
-    BirthCertificate,
-    HealthInsurance,
-    Other,
-}
-
-impl DocumentKind {
-    pub const ALL: [DocumentKind; 6] = [
-        DocumentKind::Cccd,
-        DocumentKind::Passport,
-        DocumentKind::DrivingLicence,
-        DocumentKind::BirthCertificate,
-        DocumentKind::HealthInsurance,
-        DocumentKind::Other,
-    ];
-
-    /// Stable code used in storage and on the wire.
-    pub fn code(self) -> &'static str {
-        match self {
-            DocumentKind::Cccd => "cccd",
-            DocumentKind::Passport => "passport",
-            DocumentKind::DrivingLicence => "driving_licence",
-            DocumentKind::BirthCertificate => "birth_certificate",
-            DocumentKind::HealthInsurance => "health_insurance",
-            DocumentKind::Other => "other",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.code() == code)
-    }
-}
 
 /// One public service in the city's catalogue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -207,12 +155,6 @@ impl ApiErrorKind {
     }
 }
 
-/// Checks that a personal identification number is 12 ASCII digits.
-///
-/// The wire contract only guarantees the shape; the province, century, sex
-/// and birth-year rules are in [`cds_domain::id_number`].
-pub use cds_domain::id_number::is_id_number_shape;
-
 /// The catalogue snapshot shipped with both the app and the reference backend
 /// (`assets/catalogue.json`). The backend seeds its database from it; the app
 /// uses it offline until the first sync brings the city's current catalogue.
@@ -226,17 +168,8 @@ pub fn seed_catalogue() -> Result<Vec<ServiceInfo>, ApiError> {
 /// Errors from parsing wire values.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ApiError {
-    #[error("unknown document kind `{0}`")]
-    UnknownDocumentKind(String),
     #[error("catalogue is not valid JSON: {0}")]
     Catalogue(String),
-}
-
-impl std::str::FromStr for DocumentKind {
-    type Err = ApiError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::from_code(s).ok_or_else(|| ApiError::UnknownDocumentKind(s.to_owned()))
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -268,7 +201,7 @@ pub struct IssuedCredential {
     pub payload: String,
     /// Hex key id of the signing key.
     pub kid: String,
-    pub disclosure: String,
+    pub disclosure: QrDisclosure,
     /// RFC 3339.
     pub not_before: String,
     /// RFC 3339; the app refreshes the credential before this.
@@ -367,8 +300,8 @@ pub struct CredentialBundle {
 /// One signed credential of a [`CredentialBundle`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BundleCredential {
-    /// `full`, `over18` or `name_only`.
-    pub disclosure: String,
+    /// What it discloses (`full`, `over18` or `name_only` on the wire).
+    pub disclosure: QrDisclosure,
     /// UUID; the handle for revocation.
     pub credential_id: String,
     /// The QR text (`CDS1:…`).
@@ -382,36 +315,6 @@ pub struct BundleCredential {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn disclosure_channels_keep_their_stored_names() {
-        let names: Vec<String> = [
-            DisclosureChannel::Application,
-            DisclosureChannel::Qr,
-            DisclosureChannel::Export,
-            DisclosureChannel::Backup,
-        ]
-        .iter()
-        .map(|c| serde_json::to_string(c).unwrap())
-        .collect();
-        assert_eq!(
-            names,
-            ["\"application\"", "\"qr\"", "\"export\"", "\"backup\""]
-        );
-    }
-
-    #[test]
-    fn document_kind_codes_round_trip_through_json_and_str() {
-        for kind in DocumentKind::ALL {
-            let json = serde_json::to_string(&kind).unwrap();
-            assert_eq!(json, format!("\"{}\"", kind.code()));
-            assert_eq!(kind.code().parse::<DocumentKind>(), Ok(kind));
-        }
-        assert_eq!(
-            "visa".parse::<DocumentKind>(),
-            Err(ApiError::UnknownDocumentKind("visa".into()))
-        );
-    }
 
     #[test]
     fn status_codes_round_trip() {
@@ -489,13 +392,5 @@ mod tests {
         assert!(cat
             .iter()
             .all(|s| s.required_documents.contains(&DocumentKind::Cccd)));
-    }
-
-    #[test]
-    fn id_number_shape() {
-        assert!(is_id_number_shape("001099012345"));
-        assert!(!is_id_number_shape("00109901234"));
-        assert!(!is_id_number_shape("00109901234a"));
-        assert!(!is_id_number_shape("００1099012345"));
     }
 }

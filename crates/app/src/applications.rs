@@ -119,9 +119,9 @@ impl AppCore {
                 r.submission.service_code.clone(),
             )
         });
-        let last_error = match (&r.receipt, &r.last_error) {
-            (None, Some(stored)) => Some(crate::sync::stored_delivery_error(stored)),
-            _ => None,
+        let last_error = match &r.receipt {
+            None => crate::sync::stored_delivery_error(&r),
+            Some(_) => None,
         };
         ApplicationView {
             idempotency_key: r.submission.idempotency_key.clone(),

@@ -1,35 +1,13 @@
 //! Vault records to view types (and form input to vault input): the only
 //! place that knows both shapes.
 
-use cds_view::{
-    AttachmentView, DocumentInput, DocumentSummaryView, DocumentView, ProfileView, Relation,
-};
-
-pub fn relation_view(r: cds_vault::Relation) -> Relation {
-    match r {
-        cds_vault::Relation::SelfPerson => Relation::SelfPerson,
-        cds_vault::Relation::Child => Relation::Child,
-        cds_vault::Relation::Parent => Relation::Parent,
-        cds_vault::Relation::Spouse => Relation::Spouse,
-        cds_vault::Relation::Other => Relation::Other,
-    }
-}
-
-pub fn relation_of(r: Relation) -> cds_vault::Relation {
-    match r {
-        Relation::SelfPerson => cds_vault::Relation::SelfPerson,
-        Relation::Child => cds_vault::Relation::Child,
-        Relation::Parent => cds_vault::Relation::Parent,
-        Relation::Spouse => cds_vault::Relation::Spouse,
-        Relation::Other => cds_vault::Relation::Other,
-    }
-}
+use cds_view::{AttachmentView, DocumentInput, DocumentSummaryView, DocumentView, ProfileView};
 
 pub fn profile_view(p: cds_vault::Profile) -> ProfileView {
     ProfileView {
         id: p.id,
         full_name: p.full_name,
-        relation: relation_view(p.relation),
+        relation: p.relation,
         date_of_birth: p.date_of_birth,
     }
 }

@@ -1,6 +1,6 @@
 //! The people whose papers the vault holds.
 
-use crate::mapping::{profile_view, relation_of};
+use crate::mapping::profile_view;
 use crate::AppCore;
 use cds_view::{IpcError, ProfileInput, ProfileView};
 
@@ -16,7 +16,7 @@ fn new_profile(input: ProfileInput) -> Result<cds_vault::NewProfile, IpcError> {
     }
     Ok(cds_vault::NewProfile {
         full_name,
-        relation: relation_of(input.relation),
+        relation: input.relation,
         date_of_birth: input.date_of_birth.filter(|d| !d.trim().is_empty()),
     })
 }

@@ -2,21 +2,20 @@
 //! delivered applications and the catalogue, and is the one place the
 //! shell's background driver calls ([`AppCore::tick`]).
 //!
-//! Seams for the sync crate's coming `Outbox` trait and scheduler:
-//! - [`drain`] is the only code that sends queued applications; it becomes
-//!   a call to `cds_sync`'s drain once the vault implements `Outbox` here.
-//! - [`record_delivery_failure`] / [`stored_delivery_error`] are the only
-//!   code that writes and reads a delivery failure; they switch to the
-//!   vault's typed `DeliveryErrorKind` when it lands.
-//! - [`AppCore::tick`] is what the shell's scheduler drives
-//!   ([`cds_sync::backoff`]: backoff with full jitter while the city is
-//!   unavailable, the idle period otherwise).
+//! The vault is the outbox: [`VaultOutbox`] implements `cds_sync::Outbox`
+//! over the vault's mutex (a short lock per call, never across a network
+//! call), and stores every failure with its typed [`DeliveryErrorKind`]
+//! ([`delivery_kind`], an exhaustive map from `SyncError`). The
+//! [`AppCore::tick`] is what the shell's scheduler drives
+//! ([`cds_sync::backoff`]: backoff with full jitter while the city is
+//! unavailable, the idle period otherwise).
 
 use crate::error::{from_sync, from_vault};
 use crate::{lock, AppCore};
+use cds_api::{ApplicationReceipt, SubmitApplication};
 use cds_sync::backoff::Attempt;
-use cds_sync::{CityClient, SyncError};
-use cds_vault::Vault;
+use cds_sync::{CityClient, Outbox, SyncError};
+use cds_vault::{DeliveryErrorKind, Vault};
 use cds_view::{ErrorKind, IpcError, SyncReport};
 use std::collections::HashSet;
 use std::path::Path;
@@ -46,28 +45,85 @@ pub(crate) struct Drained {
     pub error: Option<IpcError>,
 }
 
-/// Stores why a delivery failed, kind first: `"<kind>[/<retry secs>] <message>"`,
-/// so the kind is read back as written, never guessed from English text.
-/// (The vault keeps one text per application today; its typed
-/// `DeliveryErrorKind` replaces this encoding.)
-pub(crate) fn record_delivery_failure(
-    vault: &mut Vault,
-    key: &str,
-    e: &IpcError,
-) -> Result<(), IpcError> {
-    let head = match e.retry_after_secs {
-        Some(secs) => format!("{}/{secs}", e.kind.code()),
-        None => e.kind.code().to_owned(),
-    };
-    vault
-        .record_delivery_error(key, &format!("{head} {}", e.message))
-        .map_err(from_vault)
+/// The vault as the sync crate's outbox.
+pub(crate) struct VaultOutbox<'a>(pub &'a Mutex<Vault>);
+
+impl Outbox for VaultOutbox<'_> {
+    type Error = IpcError;
+
+    fn pending(&self) -> Result<Vec<SubmitApplication>, IpcError> {
+        lock(self.0).pending_applications().map_err(from_vault)
+    }
+
+    fn delivered(&self, receipt: &ApplicationReceipt) -> Result<(), IpcError> {
+        lock(self.0)
+            .mark_delivered(&receipt.idempotency_key, receipt)
+            .map_err(from_vault)
+    }
+
+    fn failed(&self, key: &str, error: &SyncError) -> Result<(), IpcError> {
+        lock(self.0)
+            .record_delivery_failure(
+                key,
+                delivery_kind(error),
+                &error.to_string(),
+                error.retry_after_secs(),
+            )
+            .map_err(from_vault)
+    }
 }
 
-/// The stored delivery failure as the UI sees it. A text stored by an older
-/// version (no kind in front) is shown as it is, with the `internal` kind:
-/// the next delivery attempt stores it again with its kind.
-pub(crate) fn stored_delivery_error(stored: &str) -> IpcError {
+/// Why a delivery failed, as the vault stores it. Exhaustive: a new
+/// `SyncError` variant does not compile until it is given a kind here.
+pub(crate) fn delivery_kind(e: &SyncError) -> DeliveryErrorKind {
+    match e {
+        SyncError::Unreachable { .. } => DeliveryErrorKind::Unreachable,
+        SyncError::TlsUntrusted { .. } => DeliveryErrorKind::Tls,
+        SyncError::Unavailable { .. } => DeliveryErrorKind::ServerUnavailable,
+        SyncError::Rejected {
+            status: 401 | 403, ..
+        } => DeliveryErrorKind::Unauthorized,
+        SyncError::Rejected { status: 429, .. } => DeliveryErrorKind::RateLimited,
+        SyncError::Rejected { .. } => DeliveryErrorKind::Refused,
+        SyncError::Protocol(_) => DeliveryErrorKind::BadResponse,
+        SyncError::Config(_) => DeliveryErrorKind::Internal,
+    }
+}
+
+/// The kind the UI shows for a stored delivery failure. Exhaustive, and
+/// the same as [`crate::error::from_sync`] gives for the error that was
+/// stored (a test checks every `SyncError` shape).
+pub(crate) fn view_kind(kind: DeliveryErrorKind) -> ErrorKind {
+    match kind {
+        DeliveryErrorKind::Unreachable
+        | DeliveryErrorKind::Timeout
+        | DeliveryErrorKind::ServerUnavailable => ErrorKind::BackendUnreachable,
+        DeliveryErrorKind::Tls => ErrorKind::TlsUntrusted,
+        DeliveryErrorKind::RateLimited => ErrorKind::RateLimited,
+        DeliveryErrorKind::Unauthorized => ErrorKind::Unauthorized,
+        DeliveryErrorKind::Refused | DeliveryErrorKind::BadResponse => ErrorKind::BackendRejected,
+        DeliveryErrorKind::Internal => ErrorKind::Internal,
+    }
+}
+
+/// The stored delivery failure of an application as the UI sees it.
+pub(crate) fn stored_delivery_error(r: &cds_vault::ApplicationRecord) -> Option<IpcError> {
+    let message = r.last_error.as_deref()?;
+    let err = match r.last_error_kind {
+        Some(kind) => IpcError::new(view_kind(kind), message),
+        None => legacy_delivery_error(message),
+    };
+    Some(match r.last_error_retry_after_secs {
+        Some(secs) => err.with_retry_after(secs),
+        None => err,
+    })
+}
+
+/// A failure stored without a typed kind, by an earlier version: as text
+/// `"<kind>[/<retry secs>] <message>"`, or (older still) the English
+/// message alone, shown with the `internal` kind. The next delivery attempt
+/// stores it again, typed.
+fn legacy_delivery_error(stored: &str) -> IpcError {
     let decoded = stored.split_once(' ').and_then(|(head, message)| {
         let (code, secs) = match head.split_once('/') {
             Some((code, secs)) => (code, Some(secs.parse::<u64>().ok()?)),
@@ -82,42 +138,19 @@ pub(crate) fn stored_delivery_error(stored: &str) -> IpcError {
 }
 
 /// Delivers every queued application, oldest first, except those in
-/// `refused`. Stops at the first transient failure (no point hammering an
-/// unreachable city); a definite refusal is recorded on that application
-/// and the run goes on with the next. Takes the vault's lock only between
-/// network calls, never across one.
+/// `refused` (see [`cds_sync::drain`]), and records each failure on its
+/// application, typed.
 pub(crate) async fn drain(
     vault: &Mutex<Vault>,
     client: &CityClient,
     refused: &HashSet<String>,
 ) -> Result<Drained, IpcError> {
-    let pending = lock(vault).pending_applications().map_err(from_vault)?;
-    let mut out = Drained::default();
-    for app in pending {
-        if refused.contains(&app.idempotency_key) {
-            continue;
-        }
-        match client.submit(&app).await {
-            Ok(receipt) => {
-                lock(vault)
-                    .mark_delivered(&app.idempotency_key, &receipt)
-                    .map_err(from_vault)?;
-                out.delivered += 1;
-            }
-            Err(e) => {
-                let transient = is_transient(&e);
-                let err = from_sync(e);
-                record_delivery_failure(&mut lock(vault), &app.idempotency_key, &err)?;
-                tracing::warn!(key = %app.idempotency_key, error = %err, "delivery failed");
-                out.error = Some(err);
-                if transient {
-                    break;
-                }
-                out.refused.push(app.idempotency_key.clone());
-            }
-        }
-    }
-    Ok(out)
+    let report = cds_sync::drain(&VaultOutbox(vault), client, refused).await?;
+    Ok(Drained {
+        delivered: report.delivered.len() as u32,
+        refused: report.rejected,
+        error: report.error.map(from_sync),
+    })
 }
 
 /// Whether an error of the background sync means "the city is not
@@ -128,13 +161,6 @@ fn is_temporary_kind(kind: ErrorKind) -> bool {
         kind,
         ErrorKind::BackendUnreachable | ErrorKind::TlsUntrusted | ErrorKind::RateLimited
     )
-}
-
-/// Whether trying again later can help. The sync crate's classification
-/// (by variant and status), in one place here so its coming status-first
-/// rule applies to the app unchanged.
-fn is_transient(e: &SyncError) -> bool {
-    e.is_transient()
 }
 
 impl AppCore {
@@ -300,19 +326,141 @@ impl AppCore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cds_api::ApiErrorKind;
+
+    fn record(
+        kind: Option<DeliveryErrorKind>,
+        message: &str,
+        retry: Option<u64>,
+    ) -> cds_vault::ApplicationRecord {
+        cds_vault::ApplicationRecord {
+            submission: SubmitApplication {
+                idempotency_key: "k".into(),
+                service_code: "1.001612".into(),
+                applicant: cds_api::Applicant {
+                    id_number: "079201000777".into(),
+                    full_name: "Võ Minh Đức".into(),
+                    date_of_birth: "2001-12-24".into(),
+                },
+                documents: vec![],
+                submitted_at: "2026-11-28T08:00:00Z".into(),
+            },
+            receipt: None,
+            last_error: Some(message.into()),
+            last_error_kind: kind,
+            last_error_retry_after_secs: retry,
+            created_at: "2026-11-28T08:00:00Z".into(),
+        }
+    }
+
+    /// Every shape of `SyncError`: the stored kind reads back as the kind
+    /// the citizen saw when it happened, with the city's wait.
+    #[test]
+    fn a_stored_failure_reads_back_as_the_error_that_was_stored() {
+        let rejected = |status, kind| SyncError::Rejected {
+            status,
+            kind,
+            message: "m".into(),
+            retry_after_secs: (status == 429).then_some(30),
+        };
+        let all = [
+            SyncError::Unreachable {
+                url: "u".into(),
+                detail: "d".into(),
+            },
+            SyncError::TlsUntrusted { detail: "d".into() },
+            SyncError::Unavailable {
+                status: 503,
+                message: "m".into(),
+                retry_after_secs: Some(120),
+            },
+            rejected(401, ApiErrorKind::Unauthorized),
+            rejected(429, ApiErrorKind::RateLimited),
+            rejected(422, ApiErrorKind::InvalidInput),
+            SyncError::Protocol("p".into()),
+            SyncError::Config("c".into()),
+        ];
+        for e in all {
+            let live = from_sync(clone_error(&e));
+            let stored = record(
+                Some(delivery_kind(&e)),
+                &e.to_string(),
+                e.retry_after_secs(),
+            );
+            let back = stored_delivery_error(&stored).unwrap();
+            assert_eq!(back.kind, live.kind, "{e:?}");
+            assert_eq!(back.retry_after_secs, live.retry_after_secs, "{e:?}");
+            assert_eq!(back.message, live.message);
+        }
+        assert_eq!(
+            delivery_kind(&rejected(403, ApiErrorKind::Unauthorized)),
+            DeliveryErrorKind::Unauthorized
+        );
+        assert!(!delivery_kind(&rejected(422, ApiErrorKind::InvalidInput)).is_temporary());
+        assert!(delivery_kind(&rejected(429, ApiErrorKind::RateLimited)).is_temporary());
+    }
+
+    fn clone_error(e: &SyncError) -> SyncError {
+        match e {
+            SyncError::Unreachable { url, detail } => SyncError::Unreachable {
+                url: url.clone(),
+                detail: detail.clone(),
+            },
+            SyncError::TlsUntrusted { detail } => SyncError::TlsUntrusted {
+                detail: detail.clone(),
+            },
+            SyncError::Rejected {
+                status,
+                kind,
+                message,
+                retry_after_secs,
+            } => SyncError::Rejected {
+                status: *status,
+                kind: *kind,
+                message: message.clone(),
+                retry_after_secs: *retry_after_secs,
+            },
+            SyncError::Unavailable {
+                status,
+                message,
+                retry_after_secs,
+            } => SyncError::Unavailable {
+                status: *status,
+                message: message.clone(),
+                retry_after_secs: *retry_after_secs,
+            },
+            SyncError::Protocol(m) => SyncError::Protocol(m.clone()),
+            SyncError::Config(m) => SyncError::Config(m.clone()),
+        }
+    }
 
     #[test]
-    fn a_stored_delivery_error_keeps_its_kind_and_retry_after() {
-        let e = stored_delivery_error("rate_limited/30 too many attempts");
+    fn a_failure_stored_by_an_earlier_version_keeps_its_kind_and_retry_after() {
+        let e = stored_delivery_error(&record(None, "rate_limited/30 too many attempts", None))
+            .unwrap();
         assert_eq!(e.kind, ErrorKind::RateLimited);
         assert_eq!(e.retry_after_secs, Some(30));
         assert_eq!(e.message, "too many attempts");
-        let e = stored_delivery_error("backend_unreachable the city could not be reached");
+        let e = stored_delivery_error(&record(
+            None,
+            "backend_unreachable the city could not be reached",
+            None,
+        ))
+        .unwrap();
         assert_eq!(e.kind, ErrorKind::BackendUnreachable);
         assert_eq!(e.retry_after_secs, None);
         // Older vaults stored only the English text.
-        let e = stored_delivery_error("the city backend at https://x could not be reached: d");
+        let e = stored_delivery_error(&record(
+            None,
+            "the city backend at https://x could not be reached: d",
+            None,
+        ))
+        .unwrap();
         assert_eq!(e.kind, ErrorKind::Internal);
         assert!(e.message.starts_with("the city backend"));
+        // No failure, nothing shown.
+        let mut none = record(None, "", None);
+        none.last_error = None;
+        assert_eq!(stored_delivery_error(&none), None);
     }
 }

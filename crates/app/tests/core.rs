@@ -1,10 +1,16 @@
 //! The app core's behaviour without a window: a real vault with its key in
 //! the real OS keyring (Secret Service; `cargo xtask test` provides the
-//! session), a real backend over HTTPS on loopback.
+//! session), a real backend over HTTPS on loopback
+//! (`cds_test_support::TestCity`, keeping its files in the test's folder so
+//! the app finds the city's CA at `<dir>/tls/ca.pem`).
+
+// A test fails at the first step that does not work, with what it saw.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use base64::Engine as _;
 use cds_app::{AppConfig, AppCore};
-use cds_backend::{serve, tls::ensure_dev_tls, AppState};
+use cds_backend::tls::ensure_dev_tls;
+use cds_test_support::TestCity;
 use cds_view::{
     BackupOp, DeliveryState, DocumentInput, DocumentKind, ErrorKind, NewAttachmentInput,
     NewDocumentInput, QrDisclosure, ScanImageInput, ScanResultView, SubmitInput, VaultState,
@@ -87,15 +93,10 @@ fn with_profile(core: &AppCore, mut input: NewDocumentInput) -> NewDocumentInput
 #[tokio::test(flavor = "multi_thread")]
 async fn offline_submit_then_sync_after_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let tls = ensure_dev_tls(&dir.path().join("tls")).unwrap();
-    // Reserve a port, then free it: nothing listens until the city "comes
-    // online" below.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let cfg = config(dir.path(), port);
+    // The city's port is reserved but refuses connections until the city
+    // "comes online" below.
+    let offline = TestCity::builder().dir(dir.path()).offline();
+    let cfg = config(dir.path(), offline.port());
     let data = cfg.data_dir.clone().unwrap();
 
     let core = AppCore::start(&cfg, &data);
@@ -149,10 +150,7 @@ async fn offline_submit_then_sync_after_restart() {
     assert_eq!(core.status().pending_count, 1);
 
     // The city comes online.
-    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let state = AppState::open(&dir.path().join("backend.sqlite3")).unwrap();
-    let (stop, server) = spawn_city(listener, state, tls);
+    let city = offline.start().await;
     let report = core.sync().await;
     assert_eq!(report.delivered, 1, "{report:?}");
     assert_eq!(report.error, None);
@@ -170,13 +168,12 @@ async fn offline_submit_then_sync_after_restart() {
 
     // Again: nothing more is sent.
     assert_eq!(core.sync().await.delivered, 0);
-    let conn = rusqlite::Connection::open(dir.path().join("backend.sqlite3")).unwrap();
+    let conn = rusqlite::Connection::open(city.db_path()).unwrap();
     let rows: i64 = conn
         .query_row("SELECT COUNT(*) FROM applications", [], |r| r.get(0))
         .unwrap();
     assert_eq!(rows, 1);
-    let _ = stop.send(());
-    server.await.unwrap();
+    city.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -317,61 +314,10 @@ async fn pin_lock_unlock_and_backup_round_trip() {
     );
 }
 
-/// A backend serving on a free port until the returned sender is used.
-async fn city(
-    dir: &Path,
-) -> (
-    u16,
-    AppState,
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<()>,
-) {
-    city_with(dir, |s| s).await
-}
-
-async fn city_with(
-    dir: &Path,
-    configure: impl FnOnce(AppState) -> AppState,
-) -> (
-    u16,
-    AppState,
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<()>,
-) {
-    let tls = ensure_dev_tls(&dir.join("tls")).unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let issuer =
-        cds_backend::credentials::CredentialIssuer::load_or_create(&dir.join("signing.p8"))
-            .unwrap();
-    let state = configure(
-        AppState::open(&dir.join("backend.sqlite3"))
-            .unwrap()
-            .with_issuer(issuer),
-    );
-    let (stop, server) = spawn_city(listener, state.clone(), tls);
-    (port, state, stop, server)
-}
-
-/// Serves `state` on `listener` until the returned sender is used.
-fn spawn_city(
-    listener: TcpListener,
-    state: AppState,
-    tls: cds_backend::tls::DevTls,
-) -> (
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<()>,
-) {
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        serve(listener, state, &tls, async {
-            let _ = stopped.await;
-        })
-        .await
-        .unwrap();
-    });
-    (stop, server)
+/// The reference city over HTTPS on port 0, its files (and so its CA) in
+/// `dir`.
+async fn city(dir: &Path) -> TestCity {
+    TestCity::builder().dir(dir).start().await
 }
 
 fn png_of(img: &image::GrayImage) -> Vec<u8> {
@@ -400,8 +346,9 @@ fn picture(text: &str) -> ScanImageInput {
 #[tokio::test(flavor = "multi_thread")]
 async fn citizen_qr_activate_show_scan_refresh_and_forget() {
     let dir = tempfile::tempdir().unwrap();
-    let (port, state, stop, server) = city(dir.path()).await;
-    let cfg = config(dir.path(), port);
+    let city = city(dir.path()).await;
+    let state = city.state();
+    let cfg = config(dir.path(), city.port());
     let core = AppCore::start(&cfg, cfg.data_dir.as_ref().unwrap());
     core.add_document(with_profile(&core, cccd())).unwrap();
 
@@ -586,23 +533,23 @@ async fn citizen_qr_activate_show_scan_refresh_and_forget() {
         core.refresh_qr().await.unwrap_err().kind,
         ErrorKind::Unauthorized
     );
-    let _ = stop.send(());
-    server.await.unwrap();
+    city.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_background_tick_refreshes_credentials_before_they_expire() {
-    use std::sync::atomic::{AtomicI64, Ordering};
-    use std::sync::Arc;
     let dir = tempfile::tempdir().unwrap();
     // The city's clock runs five days behind while the device activates,
     // so the 7-day credentials it gets have two days left: due.
-    let behind = Arc::new(AtomicI64::new(5 * 86_400));
-    let offset = behind.clone();
-    let (port, state, stop, server) = city_with(dir.path(), move |s| {
-        s.with_clock(move || cds_backend::credentials::unix_now() - offset.load(Ordering::SeqCst))
-    })
-    .await;
+    let now = time::OffsetDateTime::now_utc();
+    let clock = cds_domain::ManualClock::new(now - time::Duration::days(5));
+    let city = TestCity::builder()
+        .dir(dir.path())
+        .clock(clock.clone())
+        .start()
+        .await;
+    let state = city.state();
+    let port = city.port();
     let cfg = config(dir.path(), port);
     let core = AppCore::start(&cfg, cfg.data_dir.as_ref().unwrap());
     let code = state
@@ -621,14 +568,13 @@ async fn the_background_tick_refreshes_credentials_before_they_expire() {
     assert!(left < 3 * 86_400, "{before:?}");
 
     // The clock is right again; the tick sees the codes are due.
-    behind.store(0, Ordering::SeqCst);
+    clock.set(now);
     core.qr_tick().await;
     let after = core.my_qr().unwrap();
     assert_eq!(after.refresh_error, None);
     let left = after.options.iter().map(|o| o.seconds_left).min().unwrap();
     assert!(left > 6 * 86_400, "{after:?}");
-    let _ = stop.send(());
-    server.await.unwrap();
+    city.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -723,8 +669,8 @@ async fn reminders_count_from_the_citizens_local_date() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_application_is_not_resent_by_the_background_tick() {
     let dir = tempfile::tempdir().unwrap();
-    let (port, _state, stop, server) = city(dir.path()).await;
-    let cfg = config(dir.path(), port);
+    let city = city(dir.path()).await;
+    let cfg = config(dir.path(), city.port());
     let data = cfg.data_dir.clone().unwrap();
     // The device's cached catalogue lists a service the city has since
     // withdrawn: submitting works offline, the city then refuses it.
@@ -770,8 +716,7 @@ async fn a_refused_application_is_not_resent_by_the_background_tick() {
         Some(ErrorKind::BackendRejected)
     );
     assert!(!core.has_pending());
-    let _ = stop.send(());
-    server.await.unwrap();
+    city.stop().await;
 }
 
 /// A colour test card: red left half, blue right half.

@@ -156,7 +156,7 @@ impl Issued {
             credential_id: self.claims.credential_id.to_string(),
             payload: self.payload.clone(),
             kid: self.kid.clone(),
-            disclosure: self.claims.disclosure.code().to_owned(),
+            disclosure: self.claims.disclosure,
             not_before: rfc3339(self.claims.not_before)?,
             expires: rfc3339(self.claims.expires)?,
         })
@@ -175,22 +175,36 @@ fn unb64(s: &str, what: &str) -> Result<Vec<u8>, BackendError> {
         .map_err(|_| BackendError::Unprocessable(format!("{what} is not base64")))
 }
 
-/// A verifier's trust list from the served JSON.
+/// A verifier's trust list from the served JSON, by the one rule
+/// ([`cds_qr::credential::TrustList::from_published`], as the app reads
+/// it): keys of another algorithm are skipped with a warning; a damaged key,
+/// or no usable key, refuses the list.
 pub fn trust_list_from_wire(
     body: &TrustListBody,
 ) -> Result<cds_qr::credential::TrustList, BackendError> {
-    let mut list = cds_qr::credential::TrustList::new();
-    for k in &body.keys {
-        if k.alg != "ES256" {
-            return Err(BackendError::Unprocessable(format!(
-                "trust list key {} has unsupported algorithm {}",
-                k.kid, k.alg
-            )));
-        }
-        let kid = cds_qr::credential::unhex(&k.kid)
-            .ok_or_else(|| BackendError::Unprocessable(format!("kid `{}` is not hex", k.kid)))?;
-        list.add(&unb64(&k.public_key, "a public key")?, Some(&kid))
-            .map_err(|e| BackendError::Unprocessable(e.to_string()))?;
+    use base64::Engine;
+    let decoded: Vec<Vec<u8>> = body
+        .keys
+        .iter()
+        .map(|k| {
+            base64::engine::general_purpose::STANDARD
+                .decode(k.public_key.trim())
+                .unwrap_or_default()
+        })
+        .collect();
+    let published =
+        body.keys
+            .iter()
+            .zip(&decoded)
+            .map(|(k, public_key)| cds_qr::credential::PublishedKey {
+                kid: &k.kid,
+                alg: &k.alg,
+                public_key,
+            });
+    let (list, skipped) = cds_qr::credential::TrustList::from_published(published)
+        .map_err(|e| BackendError::Unprocessable(e.to_string()))?;
+    for kid in skipped {
+        tracing::warn!(%kid, "trust list key of an unsupported algorithm skipped");
     }
     Ok(list)
 }

@@ -1,5 +1,8 @@
 //! The `cds-backend` binary's commands and its error messages.
 
+// A test fails at the first step that does not work, with what it saw.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use cds_api::{Applicant, ApplicationStatus, DocumentKind, DocumentRef, SubmitApplication};
 use cds_backend::AppState;
 use std::process::{Command, Output};

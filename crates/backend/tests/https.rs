@@ -1,6 +1,9 @@
 //! The backend over real HTTPS on loopback: in process (the test city of
 //! `cds-test-support`, port 0), and the real `cds-backend` binary.
 
+// A test fails at the first step that does not work, with what it saw.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use cds_api::{
     Applicant, ApplicationReceipt, DocumentKind, DocumentRef, Health, SubmitApplication,
     IDEMPOTENCY_HEADER,

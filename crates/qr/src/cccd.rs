@@ -35,24 +35,7 @@ pub const MAX_CCCD_LEN: usize = 2048;
 const MAX_NAME_CHARS: usize = 100;
 const MAX_ADDRESS_CHARS: usize = 400;
 
-/// Birth-registration province codes (the first three digits of the number)
-/// with the names of the 63 provinces before the 2025 merger. The one table
-/// is [`cds_domain::id_number::BIRTH_REGISTRATION_PROVINCES`]; this name is
-/// kept for the callers of this crate.
-pub use cds_domain::id_number::BIRTH_REGISTRATION_PROVINCES as PROVINCE_CODES;
-
-/// Sex as printed on the card ([`cds_domain::Sex`]).
-pub use cds_domain::Sex;
-
-/// One disagreement inside a CCCD QR ([`cds_domain::IdNumberProblem`]):
-/// the number's own problems (codes `province_code`, `century_sex_digit`,
-/// `birth_year_digits`) and the card's `issue_before_birth`.
-pub use cds_domain::IdNumberProblem as CccdProblem;
-
-/// The birth-registration province of a 3-digit code, if it is one.
-pub fn province_name(code: u16) -> Option<&'static str> {
-    id_number::birth_registration_province(code)
-}
+use cds_domain::{IdNumberProblem, Sex};
 
 /// Which card the QR most likely comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -172,11 +155,16 @@ pub fn parse_cccd_qr(text: &str) -> Result<UnverifiedCccdQr, QrError> {
     let issue = parse_ddmmyyyy(fields[6], "issue date")?;
 
     let mut problems = Vec::new();
-    let province = id_number::province_code_of(number).and_then(province_name);
+    let province =
+        id_number::province_code_of(number).and_then(id_number::birth_registration_province);
     problems.extend(id_number::check_province(number));
-    problems.extend(check_number_against(number, dob, sex));
+    problems.extend(id_number::check_against_holder(
+        number,
+        Some(dob),
+        Some(sex),
+    ));
     if issue < dob {
-        problems.push(CccdProblem {
+        problems.push(IdNumberProblem {
             code: "issue_before_birth",
             vi: "ngày cấp trước ngày sinh".into(),
             en: "the issue date is before the date of birth".into(),
@@ -230,13 +218,6 @@ pub fn parse_cccd_qr(text: &str) -> Result<UnverifiedCccdQr, QrError> {
         out.generation = CardGeneration::CanCuoc2024;
     }
     Ok(out)
-}
-
-/// The century/sex digit and the birth-year digits of `number` against the
-/// date of birth and sex (Circular 07/2016/TT-BCA art. 7): the rule is
-/// [`cds_domain::id_number::check_against_holder`].
-pub fn check_number_against(number: &str, dob: Date, sex: Sex) -> Vec<CccdProblem> {
-    id_number::check_against_holder(number, Some(dob), Some(sex))
 }
 
 fn check_name(s: &str, what: &str) -> Result<String, QrError> {

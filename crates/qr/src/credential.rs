@@ -31,6 +31,7 @@
 
 use crate::base45;
 use crate::QrError;
+use cds_domain::date::{is_adult_on, parse_iso_date};
 use cds_domain::id_number::is_id_number_shape;
 use ciborium::value::Value;
 use coset::{
@@ -76,45 +77,25 @@ const CDS_OVER_18: i64 = 5;
 const MAX_NAME_CHARS: usize = 100;
 const MAX_ISSUER_CHARS: usize = 64;
 
-/// What a credential discloses about its holder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Disclosure {
-    /// Identification number, full name and date of birth.
-    Full,
-    /// Only that the holder is 18 or older.
-    Over18,
-    /// Only the full name.
-    NameOnly,
+/// What a credential discloses about its holder: the domain's
+/// [`QrDisclosure`](cds_domain::disclosure::QrDisclosure), one copy for the
+/// QR, the backend, the app and the UI.
+pub use cds_domain::disclosure::QrDisclosure as Disclosure;
+
+/// The disclosure's number inside the signed claims (CBOR). Part of the
+/// signed format: never renumber.
+fn disclosure_number(d: Disclosure) -> u64 {
+    match d {
+        Disclosure::Full => 0,
+        Disclosure::Over18 => 1,
+        Disclosure::NameOnly => 2,
+    }
 }
 
-impl Disclosure {
-    pub const ALL: [Disclosure; 3] = [Disclosure::Full, Disclosure::Over18, Disclosure::NameOnly];
-
-    /// Stable code: `full`, `over18`, `name_only`.
-    pub fn code(self) -> &'static str {
-        match self {
-            Disclosure::Full => "full",
-            Disclosure::Over18 => "over18",
-            Disclosure::NameOnly => "name_only",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|d| d.code() == code)
-    }
-
-    fn number(self) -> u64 {
-        match self {
-            Disclosure::Full => 0,
-            Disclosure::Over18 => 1,
-            Disclosure::NameOnly => 2,
-        }
-    }
-
-    fn from_number(n: u64) -> Option<Self> {
-        Self::ALL.into_iter().find(|d| d.number() == n)
-    }
+fn disclosure_from_number(n: u64) -> Option<Disclosure> {
+    Disclosure::ALL
+        .into_iter()
+        .find(|d| disclosure_number(*d) == n)
 }
 
 /// The claims of one credential. Which optional fields are present is fixed
@@ -207,7 +188,7 @@ impl Claims {
             }
             Disclosure::NameOnly => claims.full_name = Some(name.to_owned()),
             Disclosure::Over18 => {
-                if !is_at_least_18(dob, today) {
+                if !is_adult_on(dob, today) {
                     return Err(bad("the holder is not 18 or older".into()));
                 }
                 claims.over_18 = Some(true);
@@ -220,7 +201,7 @@ impl Claims {
         let int = |i: i64| Value::Integer(i.into());
         let mut cds = vec![(
             int(CDS_PROFILE),
-            Value::Integer(self.disclosure.number().into()),
+            Value::Integer(disclosure_number(self.disclosure).into()),
         )];
         if let Some(n) = &self.id_number {
             cds.push((int(CDS_ID_NUMBER), Value::Text(n.clone())));
@@ -282,7 +263,7 @@ impl Claims {
         let profile = match cds.get(&CDS_PROFILE) {
             Some(Value::Integer(i)) => u64::try_from(*i)
                 .ok()
-                .and_then(Disclosure::from_number)
+                .and_then(disclosure_from_number)
                 .ok_or_else(|| "unknown disclosure profile".to_owned())?,
             _ => return Err("the disclosure profile is missing".into()),
         };
@@ -399,32 +380,6 @@ fn check_issuer(issuer: &str) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// Parses a real ISO `YYYY-MM-DD` date (so `2024-02-31` is refused).
-pub fn parse_iso_date(s: &str) -> Option<Date> {
-    let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
-        let part = s.get(r)?;
-        if part.bytes().all(|c| c.is_ascii_digit()) {
-            part.parse().ok()
-        } else {
-            None
-        }
-    };
-    let year = i32::try_from(digits(0..4)?).ok()?;
-    let month = Month::try_from(u8::try_from(digits(5..7)?).ok()?).ok()?;
-    let day = u8::try_from(digits(8..10)?).ok()?;
-    Date::from_calendar_date(year, month, day).ok()
-}
-
-fn is_at_least_18(dob: Date, today: Date) -> bool {
-    let years = today.year() - dob.year();
-    let had_birthday = (today.month() as u8, today.day()) >= (dob.month() as u8, dob.day());
-    years > 18 || (years == 18 && had_birthday)
 }
 
 /// Key id of a SEC1 uncompressed P-256 public key.
@@ -707,6 +662,62 @@ impl TrustList {
     /// `(kid, public key)` pairs.
     pub fn entries(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
         self.keys.iter().map(|(k, v)| (k.as_slice(), v.as_slice()))
+    }
+}
+
+/// One key of a trust list as the city publishes it: its hex key id, its
+/// algorithm's name and its SEC1 public key (the caller decodes the
+/// transport encoding; bytes that could not be decoded are passed empty and
+/// refused as "not a P-256 point").
+#[derive(Debug, Clone, Copy)]
+pub struct PublishedKey<'a> {
+    pub kid: &'a str,
+    pub alg: &'a str,
+    pub public_key: &'a [u8],
+}
+
+/// The one algorithm a credential is signed with.
+pub const TRUSTED_ALG: &str = "ES256";
+
+impl TrustList {
+    /// Reads a published trust list: the one rule, used by the app and by
+    /// the backend's verifier alike. Returns the list and the ids of the keys
+    /// it skipped.
+    ///
+    /// - A key of another algorithm than [`TRUSTED_ALG`] is **skipped** (and
+    ///   reported, for a warning): a city may publish a key for a newer
+    ///   algorithm before every app knows it, and the app must keep
+    ///   verifying with the keys it does know.
+    /// - An ES256 key that is damaged (not a P-256 point, a key id that does
+    ///   not match its key or is not hex) makes the whole list invalid: such
+    ///   a list is not one the city published.
+    /// - A list with no usable key is invalid: trusting nothing would refuse
+    ///   every QR with a misleading reason.
+    pub fn from_published<'a>(
+        keys: impl IntoIterator<Item = PublishedKey<'a>>,
+    ) -> Result<(TrustList, Vec<String>), QrError> {
+        let invalid = |reason: String| QrError::InvalidList {
+            what: "trust list",
+            reason,
+        };
+        let mut list = TrustList::new();
+        let mut skipped = Vec::new();
+        for k in keys {
+            if k.alg != TRUSTED_ALG {
+                skipped.push(k.kid.to_owned());
+                continue;
+            }
+            let kid =
+                unhex(k.kid).ok_or_else(|| invalid(format!("key id {:?} is not hex", k.kid)))?;
+            list.add(k.public_key, Some(&kid))?;
+        }
+        if list.is_empty() {
+            return Err(invalid(format!(
+                "no usable {TRUSTED_ALG} key ({} skipped)",
+                skipped.len()
+            )));
+        }
+        Ok((list, skipped))
     }
 }
 

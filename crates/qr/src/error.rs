@@ -25,7 +25,7 @@ pub enum QrError {
     /// A CCCD QR string's fields contradict each other (number vs date of
     /// birth and sex, unknown province code…). Every disagreement is listed.
     #[error("CCCD QR content is inconsistent: {}", .0.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
-    CccdInconsistent(Vec<crate::cccd::CccdProblem>),
+    CccdInconsistent(Vec<cds_domain::IdNumberProblem>),
     /// A file or buffer is not an image this crate can read.
     #[error("not a readable image: {0}")]
     NotAnImage(String),

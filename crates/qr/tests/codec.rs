@@ -1,5 +1,8 @@
 //! The citizen credential codec: round trips, outcomes, tampering.
 
+// A test fails at the first step that does not work, with what it saw.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use cds_qr::credential::{
     self, decode, verify, Claims, Disclosure, RevocationList, SigningKey, Subject, TrustList,
     Verification, MAX_INFLATED_LEN, PREFIX,
@@ -361,4 +364,38 @@ proptest! {
         let out = verify(&changed, &trust(&k), &RevocationList::default(), NOW);
         prop_assert!(matches!(out, Verification::Forged(_) | Verification::Malformed(_)), "{:?}", out);
     }
+}
+
+#[test]
+fn a_published_list_skips_other_algorithms_and_refuses_damage() {
+    use cds_qr::credential::{hex, PublishedKey};
+    let (a, b) = (key(), key());
+    let (ka, kb) = (hex(a.kid()), hex(b.kid()));
+    let (pa, pb) = (a.public_key(), b.public_key());
+    fn es<'a>(kid: &'a str, public_key: &'a [u8]) -> PublishedKey<'a> {
+        PublishedKey {
+            kid,
+            alg: "ES256",
+            public_key,
+        }
+    }
+    // A key of a newer algorithm beside two ES256 keys: skipped, reported,
+    // and the others still verify.
+    let future = PublishedKey {
+        kid: "00ff",
+        alg: "ML-DSA-44",
+        public_key: &[1, 2, 3],
+    };
+    let (list, skipped) = TrustList::from_published([es(&ka, pa), future, es(&kb, pb)]).unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(skipped, ["00ff"]);
+    // Only keys of other algorithms, or none: nothing usable, refused.
+    let err = TrustList::from_published([future]).unwrap_err();
+    assert!(err.to_string().contains("no usable ES256 key"), "{err}");
+    assert!(TrustList::from_published([]).is_err());
+    // A damaged ES256 key, a key id of another key, a key id that is not
+    // hex: the whole list is refused.
+    assert!(TrustList::from_published([es(&ka, pa), es(&kb, &[])]).is_err());
+    assert!(TrustList::from_published([es(&ka, pb)]).is_err());
+    assert!(TrustList::from_published([es("xyz", pa)]).is_err());
 }

@@ -1,5 +1,8 @@
 //! Scanning real photos and generated codes; bad images.
 
+// A test fails at the first step that does not work, with what it saw.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use cds_qr::credential::{
     verify, Claims, Disclosure, RevocationList, SigningKey, Subject, TrustList,
 };

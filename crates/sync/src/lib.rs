@@ -4,7 +4,8 @@
 //! - [`CityClient`], a small typed HTTPS client for the `/v1` API in
 //!   `cds-api`. It trusts exactly the roots it is given (the city's CA, or
 //!   the local development CA), never the platform's whole store unless asked.
-//! - [`drain_outbox`], which delivers every application queued in the vault.
+//! - [`drain`], which delivers every application waiting in an [`Outbox`]
+//!   (the app's vault implements it; this crate does not know the vault).
 //!
 //! # Citizen credentials
 //!
@@ -35,7 +36,7 @@ use cds_api::{
     RevocationListBody, ServiceInfo, SubmitApplication, TrustListBody, API_PREFIX,
     IDEMPOTENCY_HEADER,
 };
-use cds_vault::{Vault, VaultError};
+use std::collections::HashSet;
 use std::time::Duration;
 
 pub mod backoff;
@@ -76,9 +77,6 @@ pub enum SyncError {
     /// The configuration (URL, CA file) is unusable.
     #[error("invalid sync configuration: {0}")]
     Config(String),
-    /// The vault failed while recording a delivery.
-    #[error(transparent)]
-    Vault(#[from] VaultError),
 }
 
 impl SyncError {
@@ -92,7 +90,6 @@ impl SyncError {
             SyncError::Rejected { status: 429, .. } => "rate_limited",
             SyncError::Rejected { .. } | SyncError::Protocol(_) => "backend_rejected",
             SyncError::Config(_) => "internal",
-            SyncError::Vault(e) => e.kind(),
         }
     }
 
@@ -407,88 +404,86 @@ impl CityClient {
     }
 }
 
-/// What one [`drain_outbox`] run did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// Where applications wait until the city has them. The app's vault
+/// implements it (in `cds-app`); this crate's tests use one in memory.
+///
+/// Each call is short and synchronous: [`drain`] calls the outbox only
+/// between network calls, never across one, so an implementation may take
+/// a lock inside each call (the app's vault sits behind a mutex that the UI
+/// also needs).
+pub trait Outbox {
+    /// The outbox's own failure (storage), returned by [`drain`] as it is.
+    type Error;
+
+    /// Applications not yet delivered, oldest first.
+    fn pending(&self) -> Result<Vec<SubmitApplication>, Self::Error>;
+
+    /// The city has the application: keep its receipt (whose idempotency
+    /// key [`CityClient::submit`] has checked); it is no longer pending.
+    fn delivered(&self, receipt: &ApplicationReceipt) -> Result<(), Self::Error>;
+
+    /// Delivering `idempotency_key` failed with `error`; it stays pending.
+    /// The error is typed: store its kind, not its text.
+    fn failed(&self, idempotency_key: &str, error: &SyncError) -> Result<(), Self::Error>;
+}
+
+/// What one [`drain`] run did.
+#[derive(Debug, Default)]
 pub struct DrainReport {
+    /// Receipts of the applications delivered in this run, in order.
     pub delivered: Vec<ApplicationReceipt>,
+    /// Applications still waiting after the run (held ones included).
     pub still_pending: usize,
-    /// Kind code and message of the error that stopped the run, if any.
-    pub error: Option<(&'static str, String)>,
-    /// Idempotency keys the city definitely refused (4xx) in this run. They
-    /// stay queued with the reason; resending them unchanged would get the
-    /// same answer, so callers hold them back from automatic retries (see
-    /// [`drain_outbox_except`]).
+    /// The error that stopped the run (a temporary one), or else the last
+    /// refusal.
+    pub error: Option<SyncError>,
+    /// Idempotency keys the city definitely refused in this run. They stay
+    /// pending with the reason; resending them unchanged would get the same
+    /// answer, so callers hold them back from automatic retries.
     pub rejected: Vec<String>,
 }
 
-/// Anything that can hold the vault while we talk to the network.
+/// Delivers every pending application, oldest first, except those whose
+/// idempotency key is in `held` (the app's background retries hold back
+/// what the city already refused; the citizen's "sync now" does not).
 ///
-/// The app keeps the vault behind a mutex; holding it across an `await` on
-/// the network would freeze the UI, so [`drain_outbox`] takes short locks
-/// through this trait instead.
-pub trait VaultAccess {
-    fn with_vault<R>(&self, f: impl FnOnce(&mut Vault) -> R) -> R;
-}
-
-impl VaultAccess for std::sync::Mutex<Vault> {
-    fn with_vault<R>(&self, f: impl FnOnce(&mut Vault) -> R) -> R {
-        // A poisoned lock only means another thread panicked mid-call; the
-        // vault's own transactions keep the file consistent, so carry on.
-        let mut guard = match self.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        f(&mut guard)
-    }
-}
-
-/// Delivers every queued application, oldest first.
-///
-/// Stops at the first transient failure (no point hammering an unreachable
-/// server) and records the error on that application. A definite rejection
-/// (4xx) is recorded on that application and the run goes on with the next.
-pub async fn drain_outbox(
-    vault: &impl VaultAccess,
+/// Stops at the first temporary failure ([`SyncError::is_transient`]: no
+/// point hammering an unavailable city) and records it on that
+/// application. A definite refusal is recorded on its application and the
+/// run goes on with the next. Only the outbox's own failure ends the run
+/// with `Err`.
+pub async fn drain<O: Outbox>(
+    outbox: &O,
     client: &CityClient,
-) -> Result<DrainReport, SyncError> {
-    drain_outbox_except(vault, client, &std::collections::HashSet::new()).await
-}
-
-/// [`drain_outbox`], leaving the applications whose idempotency key is in
-/// `held` queued without sending them (the app's background retries hold
-/// back what the city already refused; the citizen's "sync now" does not).
-pub async fn drain_outbox_except(
-    vault: &impl VaultAccess,
-    client: &CityClient,
-    held: &std::collections::HashSet<String>,
-) -> Result<DrainReport, SyncError> {
-    let pending = vault.with_vault(|v| v.pending_applications())?;
-    let mut report = DrainReport::default();
-    let mut remaining = pending.len();
+    held: &HashSet<String>,
+) -> Result<DrainReport, O::Error> {
+    let pending = outbox.pending()?;
+    let mut report = DrainReport {
+        still_pending: pending.len(),
+        ..DrainReport::default()
+    };
     for app in pending {
         if held.contains(&app.idempotency_key) {
             continue;
         }
         match client.submit(&app).await {
             Ok(receipt) => {
-                vault.with_vault(|v| v.mark_delivered(&app.idempotency_key, &receipt))?;
+                outbox.delivered(&receipt)?;
                 report.delivered.push(receipt);
-                remaining -= 1;
+                report.still_pending -= 1;
             }
             Err(e) => {
-                let msg = e.to_string();
-                vault.with_vault(|v| v.record_delivery_error(&app.idempotency_key, &msg))?;
-                tracing::warn!(key = %app.idempotency_key, error = %msg, "delivery failed");
+                outbox.failed(&app.idempotency_key, &e)?;
+                tracing::warn!(key = %app.idempotency_key, error = %e, "delivery failed");
                 let transient = e.is_transient();
-                report.error = Some((e.kind(), msg));
+                report.error = Some(e);
                 if transient {
                     break;
                 }
-                report.rejected.push(app.idempotency_key.clone());
+                report.rejected.push(app.idempotency_key);
             }
         }
     }
-    report.still_pending = remaining;
     Ok(report)
 }
 

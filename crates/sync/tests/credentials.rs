@@ -1,94 +1,34 @@
 //! Citizen credentials against the real reference backend over real HTTPS
-//! (loopback, port 0, a development CA made for the test): enrol, claim,
-//! refresh, sign out, and how the failures reach the app.
+//! (`cds_test_support::TestCity`: loopback, port 0, a development CA made
+//! for the test): enrol, claim, refresh, sign out, and how the failures
+//! reach the app.
 
-use cds_api::{ApiErrorKind, ClaimCredentials, CreateEnrollment};
+// A test fails at the first step that does not work, with what it saw.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use cds_api::ApiErrorKind;
 use cds_backend::cds_qr::credential::{verify, Verification};
-use cds_backend::credentials::{
-    revocations_from_wire, trust_list_from_wire, unix_now, CredentialIssuer,
-};
+use cds_backend::credentials::{revocations_from_wire, trust_list_from_wire};
 use cds_backend::enrollment::MAX_FAILED_CLAIMS;
-use cds_backend::{serve, tls::ensure_dev_tls, AppState};
 use cds_sync::{CityClient, SyncError};
-use std::net::TcpListener;
-use tokio::sync::oneshot;
+use cds_test_support::fixtures::{adult_citizen, claim};
+use cds_test_support::TestCity;
 
-struct Server {
-    url: String,
-    ca: Vec<u8>,
-    state: AppState,
-    stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-async fn start(dir: &std::path::Path) -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let tls = ensure_dev_tls(&dir.join("tls")).unwrap();
-    let ca = std::fs::read(dir.join("tls").join(cds_backend::tls::CA_CERT_FILE)).unwrap();
-    let issuer = CredentialIssuer::load_or_create(&dir.join("key.p8")).unwrap();
-    let state = AppState::open(&dir.join("backend.sqlite3"))
-        .unwrap()
-        .with_issuer(issuer);
-    let served = state.clone();
-    let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        serve(listener, served, &tls, async {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-    });
-    Server {
-        url: format!("https://localhost:{port}"),
-        ca,
-        state,
-        stop: tx,
-        task,
-    }
-}
-
-impl Server {
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        let _ = self.task.await;
-    }
-
-    /// What the operator does at the counter.
-    async fn enroll(&self) -> String {
-        self.state
-            .create_enrollment(
-                CreateEnrollment {
-                    number: "048095001234".into(),
-                    full_name: "Lê Văn Số".into(),
-                    date_of_birth: "1995-08-15".into(),
-                },
-                unix_now(),
-            )
-            .await
-            .unwrap()
-            .code
-    }
-}
-
-fn claim(code: &str) -> ClaimCredentials {
-    ClaimCredentials {
-        code: code.into(),
-        device_name: "Máy tính bảng".into(),
-    }
+fn client_of(city: &TestCity) -> CityClient {
+    CityClient::new(&city.url(), Some(city.ca_pem().as_bytes())).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn enrol_claim_refresh_and_forget_over_https() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path()).await;
-    let client = CityClient::new(&server.url, Some(&server.ca)).unwrap();
+    let city = TestCity::start().await;
+    let client = client_of(&city);
 
-    let code = server.enroll().await;
+    let citizen = adult_citizen();
+    let code = city.enroll(&citizen).await;
     let bundle = client.claim_credentials(&claim(&code)).await.unwrap();
     let token = bundle.device_token.clone().unwrap();
-    assert_eq!(bundle.subject_number, "048095001234");
-    assert_eq!(bundle.full_name, "Lê Văn Số");
+    assert_eq!(bundle.subject_number, citizen.number);
+    assert_eq!(bundle.full_name, citizen.full_name);
 
     // The app checks what it got against the city's published lists.
     let trust = trust_list_from_wire(&client.trust_list().await.unwrap()).unwrap();
@@ -96,9 +36,9 @@ async fn enrol_claim_refresh_and_forget_over_https() {
     let got: Vec<_> = bundle
         .credentials
         .iter()
-        .map(|c| match verify(&c.text, &trust, &revoked, unix_now()) {
+        .map(|c| match verify(&c.text, &trust, &revoked, city.now()) {
             Verification::Valid(claims) => claims.disclosure.code().to_owned(),
-            other => panic!("{}: {}", c.disclosure, other.message()),
+            other => panic!("{:?}: {}", c.disclosure, other.message()),
         })
         .collect();
     assert_eq!(got, ["full", "over18", "name_only"]);
@@ -141,14 +81,13 @@ async fn enrol_claim_refresh_and_forget_over_https() {
     let err = client.forget_device(&token).await.unwrap_err();
     assert_eq!(err.kind(), "unauthorized");
 
-    server.stop().await;
+    city.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn wrong_codes_then_the_rate_limit_reach_the_app_as_such() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path()).await;
-    let client = CityClient::new(&server.url, Some(&server.ca)).unwrap();
+    let city = TestCity::start().await;
+    let client = client_of(&city);
 
     for _ in 0..MAX_FAILED_CLAIMS {
         let err = client
@@ -177,5 +116,5 @@ async fn wrong_codes_then_the_rate_limit_reach_the_app_as_such() {
     }
     assert_eq!(e.kind(), "rate_limited");
     assert!(e.is_transient());
-    server.stop().await;
+    city.stop().await;
 }

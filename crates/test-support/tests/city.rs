@@ -1,6 +1,9 @@
 //! The test city itself: port 0 read back, offline means refused, a restart
 //! keeps the port and the data, the clock is the backend's, drop stops it.
 
+// A test fails at the first step that does not work, with what it saw.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use cds_api::{ApiErrorBody, ApiErrorKind, ApplicationReceipt, CredentialBundle, Health};
 use cds_test_support::{fixtures, TestCity, ADMIN_TOKEN};
 use time::Duration;

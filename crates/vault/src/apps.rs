@@ -17,24 +17,17 @@ use crate::{
 /// Longest accepted idempotency key (a UUID is 36).
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
 
-/// `"CCCD 0790…1234"`: the kind and the number masked.
+/// `"CCCD 079•••••1234"`: the kind and the number masked the one way
+/// numbers are masked ([`cds_domain::text::mask_number`]).
 pub(crate) fn mask(kind: DocumentKind, number: &str) -> String {
     let label = match kind {
         DocumentKind::Cccd => "CCCD",
         k => k.label_vi(),
     };
-    let chars: Vec<char> = number.chars().collect();
-    let masked = match chars.len() {
-        0 => return label.to_owned(),
-        n if n > 8 => format!(
-            "{}…{}",
-            chars[..4].iter().collect::<String>(),
-            chars[n - 4..].iter().collect::<String>()
-        ),
-        n if n > 4 => format!("…{}", chars[n - 4..].iter().collect::<String>()),
-        _ => "…".to_owned(),
-    };
-    format!("{label} {masked}")
+    if number.is_empty() {
+        return label.to_owned();
+    }
+    format!("{label} {}", cds_domain::text::mask_number(number))
 }
 
 fn check_idempotency_key(key: &str) -> Result<(), VaultError> {
@@ -191,29 +184,23 @@ impl Vault {
     }
 
     /// Records why delivering an application failed ([`DeliveryFailure`]:
-    /// its kind and the message, cut to 2,000 characters), keeping it
-    /// queued. Recording the failure that is already stored writes nothing:
-    /// an app retrying while offline does not commit (and fsync) the same
-    /// value every few seconds. [`VaultError::NotFound`] for an unknown
-    /// application.
+    /// its kind, the message cut to 2,000 characters, and how long the city
+    /// asked to wait), keeping it queued. Recording the failure that is
+    /// already stored writes nothing: an app retrying while offline does not
+    /// commit (and fsync) the same value again and again.
+    /// [`VaultError::NotFound`] for an unknown application.
     pub fn record_delivery_failure(
         &mut self,
         idempotency_key: &str,
         kind: DeliveryErrorKind,
         message: &str,
+        retry_after_secs: Option<u64>,
     ) -> Result<(), VaultError> {
-        self.store_delivery_failure(idempotency_key, DeliveryFailure::new(Some(kind), message))
-    }
-
-    /// Records a delivery failure without its kind (it reads back with
-    /// `last_error_kind: None`). Kept for callers not yet passing a
-    /// [`DeliveryErrorKind`]; use [`Vault::record_delivery_failure`].
-    pub fn record_delivery_error(
-        &mut self,
-        idempotency_key: &str,
-        message: &str,
-    ) -> Result<(), VaultError> {
-        self.store_delivery_failure(idempotency_key, DeliveryFailure::new(None, message))
+        let failure = DeliveryFailure {
+            retry_after_secs,
+            ..DeliveryFailure::new(Some(kind), message)
+        };
+        self.store_delivery_failure(idempotency_key, failure)
     }
 
     fn store_delivery_failure(
@@ -267,15 +254,16 @@ impl Vault {
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(db)? {
             let a = app_rows::open_row(&self.key, row)?;
-            let (last_error, last_error_kind) = match a.failure {
-                Some(f) => (Some(f.message), f.kind),
-                None => (None, None),
+            let (last_error, last_error_kind, last_error_retry_after_secs) = match a.failure {
+                Some(f) => (Some(f.message), f.kind, f.retry_after_secs),
+                None => (None, None, None),
             };
             out.push(ApplicationRecord {
                 submission: a.payload,
                 receipt: a.receipt,
                 last_error,
                 last_error_kind,
+                last_error_retry_after_secs,
                 created_at: a.created_at,
             });
         }
@@ -392,8 +380,14 @@ mod tests {
 
     #[test]
     fn numbers_are_masked() {
-        assert_eq!(mask(DocumentKind::Cccd, "079095001234"), "CCCD 0790…1234");
-        assert_eq!(mask(DocumentKind::Passport, "C1234567"), "Hộ chiếu …4567");
+        assert_eq!(
+            mask(DocumentKind::Cccd, "079095001234"),
+            "CCCD 079•••••1234"
+        );
+        assert_eq!(
+            mask(DocumentKind::Passport, "C1234567"),
+            "Hộ chiếu ••••4567"
+        );
         assert_eq!(mask(DocumentKind::Other, ""), "Giấy tờ khác");
     }
 }

@@ -5,7 +5,8 @@
 //!
 //! The sealed value (place label `last_error`) is one of:
 //! - **typed** (written since the kind exists): the byte `0xFF`, then the
-//!   JSON `{"kind": "<kind>" | null, "message": "…"}`. `0xFF` never occurs
+//!   JSON `{"kind": "<kind>" | null, "message": "…", "retry_after_secs": n}`
+//!   (`retry_after_secs` only when the city asked to wait). `0xFF` never occurs
 //!   in UTF-8, so it cannot be mistaken for the older form;
 //! - **text** (older rows and backups): the message as UTF-8, no kind.
 
@@ -96,11 +97,14 @@ impl DeliveryErrorKind {
 /// The last delivery failure of an application.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryFailure {
-    /// `None` for failures recorded before kinds existed, and through the
-    /// untyped [`crate::Vault::record_delivery_error`].
+    /// `None` only for failures recorded before kinds existed (older rows
+    /// and backups).
     pub kind: Option<DeliveryErrorKind>,
     /// For logs and developers (English, from the sync client).
     pub message: String,
+    /// How long the city asked to wait (`Retry-After` of a 429 or 503).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
 }
 
 impl DeliveryFailure {
@@ -109,6 +113,7 @@ impl DeliveryFailure {
         DeliveryFailure {
             kind,
             message: message.chars().take(MAX_ERROR_CHARS).collect(),
+            retry_after_secs: None,
         }
     }
 
@@ -128,6 +133,7 @@ impl DeliveryFailure {
                 Ok(message) => Ok(DeliveryFailure {
                     kind: None,
                     message: message.to_owned(),
+                    retry_after_secs: None,
                 }),
                 Err(_) => Err(place.tampered()),
             },
@@ -163,6 +169,14 @@ mod tests {
         assert_eq!(
             DeliveryFailure::decode(&typed.encode().unwrap(), &place).unwrap(),
             typed
+        );
+        let waiting = DeliveryFailure {
+            retry_after_secs: Some(30),
+            ..DeliveryFailure::new(Some(DeliveryErrorKind::RateLimited), "429")
+        };
+        assert_eq!(
+            DeliveryFailure::decode(&waiting.encode().unwrap(), &place).unwrap(),
+            waiting
         );
         let untyped = DeliveryFailure::new(None, "{\"kind\":\"tls\",\"message\":\"x\"}");
         assert_eq!(

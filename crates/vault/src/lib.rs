@@ -101,18 +101,9 @@ impl Default for KdfParams {
     }
 }
 
-/// Who a profile is to the citizen. Serialised in `snake_case`, the
-/// citizen as `"self"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Relation {
-    #[serde(rename = "self")]
-    SelfPerson,
-    Child,
-    Parent,
-    Spouse,
-    Other,
-}
+/// Who a profile is to the citizen (the domain's: serialised in
+/// `snake_case`, the citizen as `"self"`).
+pub use cds_domain::person::Relation;
 
 /// A profile id (the contract's alias; functions take `&str`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -276,7 +267,7 @@ pub struct Disclosure {
     pub purpose: String,
     pub legal_basis: String,
     pub document_ids: Vec<String>,
-    /// What was disclosed, numbers masked: `"CCCD 0790…1234"`.
+    /// What was disclosed, numbers masked: `"CCCD 079•••••1234"`.
     pub summary: String,
 }
 
@@ -326,12 +317,14 @@ pub struct ApplicationRecord {
     pub receipt: Option<ApplicationReceipt>,
     /// The last delivery failure's message, cleared on delivery.
     pub last_error: Option<String>,
-    /// Why the last delivery failed, when it was recorded with a kind
-    /// ([`Vault::record_delivery_failure`]); `None` with no failure, for
-    /// failures recorded before kinds existed and through
-    /// [`Vault::record_delivery_error`].
+    /// Why the last delivery failed ([`Vault::record_delivery_failure`]);
+    /// `None` with no failure and for failures recorded before kinds
+    /// existed.
     #[serde(default)]
     pub last_error_kind: Option<DeliveryErrorKind>,
+    /// How long the city asked to wait after the last failure.
+    #[serde(default)]
+    pub last_error_retry_after_secs: Option<u64>,
     /// When it was queued (RFC 3339, UTC).
     pub created_at: String,
 }

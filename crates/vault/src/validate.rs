@@ -2,7 +2,6 @@
 
 use cds_api::DocumentKind;
 use cds_domain::{id_number, Sex};
-use time::macros::format_description;
 use time::{Date, Month};
 
 use crate::error::VaultError;
@@ -87,7 +86,9 @@ pub(crate) fn parse_date(field: &'static str, label: &str, s: &str) -> Result<Da
             format!("{label} must be written YYYY-MM-DD, got {s:?}"),
         ));
     }
-    let date = Date::parse(s, format_description!("[year]-[month]-[day]")).map_err(|_| {
+    // The shape is checked above for its own message; the date rule is the
+    // domain's.
+    let date = cds_domain::date::parse_iso_date(s).ok_or_else(|| {
         VaultError::invalid(field, format!("{label}: {s} is not a real calendar date"))
     })?;
     let earliest = Date::from_calendar_date(1900, Month::January, 1).map_err(internal)?;

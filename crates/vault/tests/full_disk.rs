@@ -18,6 +18,9 @@
 //! namespaces), the parent **fails** with a message saying so: this test
 //! is never skipped silently.
 
+// A test fails at the first step that does not work, with what it saw.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use cds_api::DocumentKind;
 use cds_vault::{DocumentInput, NewAttachment, Vault, VaultError};
 use std::collections::{BTreeMap, BTreeSet};

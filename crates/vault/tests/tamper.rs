@@ -38,10 +38,13 @@
 //! and history times, number hashes) are changed too: each must be caught
 //! against the sealed data. Every case must pass in full.
 
+// A test fails at the first step that does not work, with what it saw.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use cds_api::{ApplicationReceipt, ApplicationStatus, DocumentKind, SubmitApplication};
 use cds_vault::{
-    CredentialSet, DisclosureChannel, DocumentInput, KeyStore, MemoryKeyStore, NewAttachment,
-    NewDisclosure, Vault, VaultError,
+    CredentialSet, DeliveryErrorKind, DisclosureChannel, DocumentInput, KeyStore, MemoryKeyStore,
+    NewAttachment, NewDisclosure, Vault, VaultError,
 };
 use ring::digest::{digest, SHA256};
 use rusqlite::types::Value;
@@ -288,7 +291,12 @@ fn populate(path: &Path) -> Ids {
         )
         .unwrap();
     vault
-        .record_delivery_error(keys[1], "503 Service Unavailable: thử lại sau")
+        .record_delivery_failure(
+            keys[1],
+            DeliveryErrorKind::ServerUnavailable,
+            "503 Service Unavailable: thử lại sau",
+            Some(120),
+        )
         .unwrap();
     vault
         .record_disclosure(&NewDisclosure {

@@ -1,8 +1,12 @@
 //! The vault end to end on real files, with an in-memory key store.
 
+// A test fails at the first step that does not work, with what it saw.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use cds_api::{ApplicationReceipt, ApplicationStatus, DocumentKind, SubmitApplication};
 use cds_vault::{
-    Document, DocumentInput, KeyStore, MemoryKeyStore, NewAttachment, Vault, VaultError,
+    DeliveryErrorKind, Document, DocumentInput, KeyStore, MemoryKeyStore, NewAttachment, Vault,
+    VaultError,
 };
 use std::path::Path;
 use zeroize::Zeroizing;
@@ -279,7 +283,12 @@ fn the_outbox_queues_delivers_and_refreshes_exactly_once() {
     );
 
     vault
-        .record_delivery_error(&a.idempotency_key, "the city backend could not be reached")
+        .record_delivery_failure(
+            &a.idempotency_key,
+            DeliveryErrorKind::Unreachable,
+            "the city backend could not be reached",
+            None,
+        )
         .unwrap();
     let rec = vault.list_applications().unwrap();
     let rec_a = rec.iter().find(|r| r.submission == a).unwrap();
@@ -315,7 +324,7 @@ fn the_outbox_queues_delivers_and_refreshes_exactly_once() {
     );
     assert_eq!(
         vault
-            .record_delivery_error("unknown", "x")
+            .record_delivery_failure("unknown", DeliveryErrorKind::Internal, "x", None)
             .unwrap_err()
             .kind(),
         "not_found"
@@ -669,7 +678,6 @@ fn commits_seen(reader: &rusqlite::Connection) -> i64 {
 
 #[test]
 fn delivery_failures_are_typed_unchanged_ones_write_nothing_and_keep_the_listing_cache() {
-    use cds_vault::DeliveryErrorKind;
     use std::sync::Arc;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v.sqlite3");
@@ -691,6 +699,7 @@ fn delivery_failures_are_typed_unchanged_ones_write_nothing_and_keep_the_listing
             "k-offline",
             DeliveryErrorKind::Unreachable,
             "the city could not be reached",
+            None,
         )
         .unwrap();
     assert_ne!(commits_seen(&reader), before, "a new failure is stored");
@@ -709,6 +718,7 @@ fn delivery_failures_are_typed_unchanged_ones_write_nothing_and_keep_the_listing
                 "k-offline",
                 DeliveryErrorKind::Unreachable,
                 "the city could not be reached",
+                None,
             )
             .unwrap();
     }
@@ -717,9 +727,23 @@ fn delivery_failures_are_typed_unchanged_ones_write_nothing_and_keep_the_listing
     // A different failure is written; the listing cache survives it (the
     // same summaries are handed out, not rebuilt from the file).
     vault
-        .record_delivery_failure("k-offline", DeliveryErrorKind::Timeout, "no answer in 20 s")
+        .record_delivery_failure(
+            "k-offline",
+            DeliveryErrorKind::Timeout,
+            "no answer in 20 s",
+            None,
+        )
         .unwrap();
-    vault.record_delivery_error("k-offline", "untyped").unwrap();
+    // The same kind and message with the city's wait is a different
+    // failure, and is stored too.
+    vault
+        .record_delivery_failure(
+            "k-offline",
+            DeliveryErrorKind::Timeout,
+            "no answer in 20 s",
+            Some(60),
+        )
+        .unwrap();
     assert_ne!(commits_seen(&reader), before);
     let again = vault.list_documents(None).unwrap();
     assert_eq!(again.len(), listed.len());
@@ -728,17 +752,15 @@ fn delivery_failures_are_typed_unchanged_ones_write_nothing_and_keep_the_listing
         "recording delivery failures kept the listing cache"
     );
     let rec = &vault.list_applications().unwrap()[0];
-    assert_eq!(
-        rec.last_error_kind, None,
-        "the untyped wrapper stores no kind"
-    );
-    assert_eq!(rec.last_error.as_deref(), Some("untyped"));
+    assert_eq!(rec.last_error_kind, Some(DeliveryErrorKind::Timeout));
+    assert_eq!(rec.last_error_retry_after_secs, Some(60));
+    assert_eq!(rec.last_error.as_deref(), Some("no answer in 20 s"));
 
     // A document write is applied to the cache (its other entries stay
     // shared); a write to the documents table behind the API's back (as an
     // import or a rotation does) rebuilds it.
     vault
-        .record_delivery_failure("k-offline", DeliveryErrorKind::RateLimited, "429")
+        .record_delivery_failure("k-offline", DeliveryErrorKind::RateLimited, "429", Some(30))
         .unwrap();
     let added = add(&mut vault, vec![]).unwrap();
     let after_add = vault.list_documents(None).unwrap();
@@ -756,7 +778,7 @@ fn delivery_failures_are_typed_unchanged_ones_write_nothing_and_keep_the_listing
     // Unknown applications are still not found, typed or not.
     assert!(matches!(
         vault
-            .record_delivery_failure("unknown", DeliveryErrorKind::Internal, "x")
+            .record_delivery_failure("unknown", DeliveryErrorKind::Internal, "x", None)
             .unwrap_err(),
         VaultError::NotFound { .. }
     ));
@@ -765,6 +787,7 @@ fn delivery_failures_are_typed_unchanged_ones_write_nothing_and_keep_the_listing
     let mut vault = Vault::open(&path, &keys).unwrap();
     let rec = &vault.list_applications().unwrap()[0];
     assert_eq!(rec.last_error_kind, Some(DeliveryErrorKind::RateLimited));
+    assert_eq!(rec.last_error_retry_after_secs, Some(30));
     vault
         .mark_delivered(
             "k-offline",
@@ -773,8 +796,12 @@ fn delivery_failures_are_typed_unchanged_ones_write_nothing_and_keep_the_listing
         .unwrap();
     let rec = &vault.list_applications().unwrap()[0];
     assert_eq!(
-        (rec.last_error.as_deref(), rec.last_error_kind),
-        (None, None)
+        (
+            rec.last_error.as_deref(),
+            rec.last_error_kind,
+            rec.last_error_retry_after_secs
+        ),
+        (None, None, None)
     );
     vault.integrity_check().unwrap();
 }

@@ -12,6 +12,8 @@ pub use cds_api::{
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub mod commands;
+pub use commands::{Command, COMMANDS};
 pub mod qr;
 pub use qr::*;
 
@@ -245,41 +247,8 @@ pub struct AppStatus {
     pub last_sync_error: Option<IpcError>,
 }
 
-/// How a profile's owner relates to the citizen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Relation {
-    #[serde(rename = "self")]
-    SelfPerson,
-    Child,
-    Parent,
-    Spouse,
-    Other,
-}
-
-impl Relation {
-    pub const ALL: [Relation; 5] = [
-        Relation::SelfPerson,
-        Relation::Child,
-        Relation::Parent,
-        Relation::Spouse,
-        Relation::Other,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Relation::SelfPerson => "self",
-            Relation::Child => "child",
-            Relation::Parent => "parent",
-            Relation::Spouse => "spouse",
-            Relation::Other => "other",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Relation> {
-        Self::ALL.into_iter().find(|r| r.code() == code)
-    }
-}
+/// How a profile's owner relates to the citizen (the domain's).
+pub use cds_domain::person::Relation;
 
 /// A person whose papers the vault holds (the citizen, a child, a parent…).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

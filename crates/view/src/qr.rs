@@ -8,41 +8,7 @@
 use crate::IpcError;
 use serde::{Deserialize, Serialize};
 
-/// What a citizen QR discloses. Each is a separate, minimal credential
-/// signed by the city (selective disclosure by issuing the minimum), never
-/// a full credential with parts hidden.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum QrDisclosure {
-    /// Identification number, full name and date of birth.
-    Full,
-    /// Only "18 or older".
-    Over18,
-    /// Only the full name.
-    NameOnly,
-}
-
-impl QrDisclosure {
-    pub const ALL: [QrDisclosure; 3] = [
-        QrDisclosure::Full,
-        QrDisclosure::Over18,
-        QrDisclosure::NameOnly,
-    ];
-
-    /// The wire code (`full`, `over18`, `name_only`), as the backend and
-    /// `cds-qr` spell it.
-    pub fn code(self) -> &'static str {
-        match self {
-            QrDisclosure::Full => "full",
-            QrDisclosure::Over18 => "over18",
-            QrDisclosure::NameOnly => "name_only",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<QrDisclosure> {
-        Self::ALL.into_iter().find(|d| d.code() == code)
-    }
-}
+pub use cds_domain::disclosure::QrDisclosure;
 
 /// One credential the device holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,7 +11,7 @@ use crate::components::feedback::ErrorBox;
 use crate::components::icons::{icon, Icon};
 use crate::format::photo_file_name;
 use crate::i18n::{use_i18n, K};
-use crate::ipc;
+use crate::ipc::{self, cmd};
 use crate::pages::documents::focus_by_id;
 use cds_view::{IpcError, NewAttachmentInput, PhotoView};
 use leptos::prelude::*;
@@ -26,7 +26,7 @@ const PREVIEW_POLL: Duration = Duration::from_millis(150);
 pub fn CameraPhoto(#[prop(into)] on_taken: Callback<NewAttachmentInput>) -> impl IntoView {
     let i18n = use_i18n();
     let ctx = use_app();
-    let available = LocalResource::new(ipc::camera_available);
+    let available = LocalResource::new(|| ipc::call(cmd::camera_available::Args {}));
     let open = RwSignal::new(false);
     let busy = RwSignal::new(false);
     let live = RwSignal::new(None::<PhotoView>);
@@ -37,7 +37,7 @@ pub fn CameraPhoto(#[prop(into)] on_taken: Callback<NewAttachmentInput>) -> impl
             return;
         }
         spawn_local(async move {
-            match ipc::photo_status().await {
+            match ipc::call(cmd::photo_status::Args {}).await {
                 Ok(v) => {
                     if !v.running {
                         // The camera stopped by itself (unplugged, failed).
@@ -59,7 +59,7 @@ pub fn CameraPhoto(#[prop(into)] on_taken: Callback<NewAttachmentInput>) -> impl
     on_cleanup(move || {
         if open.get_untracked() {
             spawn_local(async move {
-                let _ = ipc::camera_stop().await;
+                let _ = ipc::call(cmd::camera_stop::Args {}).await;
             });
         }
     });
@@ -69,7 +69,7 @@ pub fn CameraPhoto(#[prop(into)] on_taken: Callback<NewAttachmentInput>) -> impl
         live.set(None);
         busy.set(true);
         spawn_local(async move {
-            let r = ipc::photo_start().await;
+            let r = ipc::call(cmd::photo_start::Args {}).await;
             busy.set(false);
             match r {
                 Ok(v) => {
@@ -87,7 +87,7 @@ pub fn CameraPhoto(#[prop(into)] on_taken: Callback<NewAttachmentInput>) -> impl
         open.set(false);
         live.set(None);
         spawn_local(async move {
-            let _ = ipc::camera_stop().await;
+            let _ = ipc::call(cmd::camera_stop::Args {}).await;
         });
     };
     let take = move |_| {
@@ -97,7 +97,7 @@ pub fn CameraPhoto(#[prop(into)] on_taken: Callback<NewAttachmentInput>) -> impl
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            let r = ipc::photo_take().await;
+            let r = ipc::call(cmd::photo_take::Args {}).await;
             busy.set(false);
             match r {
                 Ok(p) => {

@@ -5,7 +5,7 @@ use crate::components::feedback::{ErrorBox, Loading};
 use crate::components::icons::{icon, Icon};
 use crate::format::local_date_time;
 use crate::i18n::{channel_key, use_i18n, K};
-use crate::ipc;
+use crate::ipc::{self, cmd};
 use crate::pages::more::BackToMore;
 use cds_view::DisclosureChannel;
 use leptos::prelude::*;
@@ -22,7 +22,7 @@ fn channel_code(c: DisclosureChannel) -> &'static str {
 #[component]
 pub fn AccessLogPage() -> impl IntoView {
     let i18n = use_i18n();
-    let log = LocalResource::new(ipc::access_log);
+    let log = LocalResource::new(|| ipc::call(cmd::access_log::Args {}));
     let list = move || {
         match log.get() {
         None => view! { <Loading /> }.into_any(),

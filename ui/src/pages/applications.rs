@@ -8,7 +8,7 @@ use crate::format::{iso_to_display, local_date_time};
 use crate::i18n::{
     delivery_code, delivery_key, error_text, kind_key, status_key, sync_summary, use_i18n, Lang, K,
 };
-use crate::ipc;
+use crate::ipc::{self, cmd};
 use cds_view::{ApplicationView, DeliveryState, IpcError, SyncReport};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -53,7 +53,7 @@ fn card_key(a: &ApplicationView) -> String {
 pub fn ApplicationsPage() -> impl IntoView {
     let i18n = use_i18n();
     let ctx = use_app();
-    let apps = LocalResource::new(ipc::list_applications);
+    let apps = LocalResource::new(|| ipc::call(cmd::list_applications::Args {}));
     poll_while_mounted(REFRESH, move || apps.refetch());
 
     let syncing = RwSignal::new(false);
@@ -65,7 +65,7 @@ pub fn ApplicationsPage() -> impl IntoView {
         syncing.set(true);
         outcome.set(None);
         spawn_local(async move {
-            let result = ipc::sync_now().await;
+            let result = ipc::call(cmd::sync_now::Args {}).await;
             // Signals and resources tolerate being set after the page was
             // left (they are then disposed and the write is dropped).
             syncing.set(false);
@@ -286,7 +286,12 @@ fn LinkedDocuments(key: String) -> impl IntoView {
         let key = key.get_value();
         async move {
             if show {
-                Some(ipc::application_documents(&key).await)
+                Some(
+                    ipc::call(cmd::application_documents::Args {
+                        key: key.to_owned(),
+                    })
+                    .await,
+                )
             } else {
                 None
             }

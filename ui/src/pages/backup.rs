@@ -8,7 +8,7 @@ use crate::components::secret_form::{
     set_value_of, value_of, SecretError as BackupError, SecretErrorLine, SecretField,
 };
 use crate::i18n::{use_i18n, Lang, K};
-use crate::ipc;
+use crate::ipc::{self, cmd};
 use crate::pages::more::BackToMore;
 use cds_view::{BackupInput, BackupOp, BackupSummaryView};
 use leptos::ev::SubmitEvent;
@@ -76,7 +76,11 @@ fn BrowseButton(op: BackupOp, input: &'static str) -> impl IntoView {
         open.set(true);
         error.set(None);
         spawn_local(async move {
-            let r = ipc::choose_backup_file(op, &value_of(input)).await;
+            let r = ipc::call(cmd::choose_backup_file::Args {
+                op,
+                current: value_of(input),
+            })
+            .await;
             open.set(false);
             match r {
                 Ok(Some(path)) => set_value_of(input, &path),
@@ -109,7 +113,7 @@ pub fn BackupPage() -> impl IntoView {
     let total = RwSignal::new(0u64);
     let result = RwSignal::new(None::<(BackupOp, BackupSummaryView)>);
     let error = RwSignal::new(None::<(BackupOp, BackupError)>);
-    let default_path = LocalResource::new(ipc::default_backup_path);
+    let default_path = LocalResource::new(|| ipc::call(cmd::default_backup_path::Args {}));
 
     // Poll the shell's progress while an operation runs.
     poll_while_mounted(Duration::from_millis(150), move || {
@@ -117,7 +121,7 @@ pub fn BackupPage() -> impl IntoView {
             return;
         }
         spawn_local(async move {
-            if let Ok(p) = ipc::backup_progress().await {
+            if let Ok(p) = ipc::call(cmd::backup_progress::Args {}).await {
                 if p.running || p.total > 0 {
                     done.set(p.done);
                     total.set(p.total);
@@ -156,8 +160,18 @@ pub fn BackupPage() -> impl IntoView {
         running.set(Some(op));
         spawn_local(async move {
             let r = match op {
-                BackupOp::Export => ipc::export_backup(&input).await,
-                BackupOp::Import => ipc::import_backup(&input).await,
+                BackupOp::Export => {
+                    ipc::call(cmd::export_backup::Args {
+                        input: input.clone(),
+                    })
+                    .await
+                }
+                BackupOp::Import => {
+                    ipc::call(cmd::import_backup::Args {
+                        input: input.clone(),
+                    })
+                    .await
+                }
             };
             running.set(None);
             match r {

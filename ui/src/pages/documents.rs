@@ -8,7 +8,7 @@ use crate::components::feedback::{ErrorBox, Loading};
 use crate::components::icons::{icon, Icon};
 use crate::format::{file_size, iso_to_display, local_date_time, today};
 use crate::i18n::{error_hint, error_text, kind_key, relation_key, use_i18n, Lang, K};
-use crate::ipc;
+use crate::ipc::{self, cmd};
 use crate::schema::{self, FieldSpec, FieldType};
 use base64::Engine as _;
 use cds_view::{
@@ -306,7 +306,7 @@ pub fn DocumentsPage() -> impl IntoView {
 pub fn ProfileSwitcher() -> impl IntoView {
     let i18n = use_i18n();
     let ctx = use_app();
-    let profiles = LocalResource::new(ipc::list_profiles);
+    let profiles = LocalResource::new(|| ipc::call(cmd::list_profiles::Args {}));
     Effect::new(move |_| {
         if let Some(Ok(list)) = profiles.get() {
             let current = ctx.profile.get_untracked();
@@ -376,9 +376,16 @@ fn DocumentList() -> impl IntoView {
         let query = d.query.get();
         async move {
             if query.trim().is_empty() {
-                ipc::list_documents(profile.as_deref()).await
+                ipc::call(cmd::list_documents::Args {
+                    profile_id: profile,
+                })
+                .await
             } else {
-                ipc::search_documents(profile.as_deref(), &query).await
+                ipc::call(cmd::search_documents::Args {
+                    profile_id: profile,
+                    query,
+                })
+                .await
             }
         }
     });
@@ -538,7 +545,7 @@ fn Thumbnail(id: String, class: &'static str) -> impl IntoView {
     let i18n = use_i18n();
     let url = LocalResource::new(move || {
         let id = id.clone();
-        async move { ipc::thumbnail_data_url(&id).await }
+        async move { ipc::call(cmd::thumbnail_data_url::Args { id: id.to_owned() }).await }
     });
     move || match url.get() {
         Some(Ok(Some(src))) => view! {
@@ -561,7 +568,7 @@ fn DocumentDetail(id: String) -> impl IntoView {
     let doc = LocalResource::new(move || {
         d.version.track();
         let id = id.get_value();
-        async move { ipc::get_document(&id).await }
+        async move { ipc::call(cmd::get_document::Args { id: id.to_owned() }).await }
     });
     let confirming = RwSignal::new(false);
     let error = RwSignal::new(None::<IpcError>);
@@ -576,7 +583,7 @@ fn DocumentDetail(id: String) -> impl IntoView {
         }
         busy.set(true);
         spawn_local(async move {
-            let r = ipc::delete_document(&id.get_value()).await;
+            let r = ipc::call(cmd::delete_document::Args { id: id.get_value() }).await;
             busy.set(false);
             match r {
                 Ok(()) => {
@@ -609,7 +616,12 @@ fn DocumentDetail(id: String) -> impl IntoView {
         busy.set(true);
         spawn_local(async move {
             let r = match read_file(file).await {
-                Some(a) => ipc::add_attachment(&id.get_value(), &a).await.map(|_| ()),
+                Some(a) => ipc::call(cmd::add_attachment::Args {
+                    document_id: id.get_value(),
+                    input: a.clone(),
+                })
+                .await
+                .map(|_| ()),
                 None => Err(IpcError::new(
                     cds_view::ErrorKind::InvalidInput,
                     "unreadable",
@@ -628,7 +640,11 @@ fn DocumentDetail(id: String) -> impl IntoView {
         error.set(None);
         busy.set(true);
         spawn_local(async move {
-            let r = ipc::add_attachment(&id.get_value(), &a).await;
+            let r = ipc::call(cmd::add_attachment::Args {
+                document_id: id.get_value(),
+                input: a.clone(),
+            })
+            .await;
             busy.set(false);
             match r {
                 Ok(_) => d.changed(),
@@ -694,7 +710,7 @@ fn DocumentDetail(id: String) -> impl IntoView {
                                 on:click=move |_| {
                                     let aid = aid2.clone();
                                     spawn_local(async move {
-                                        match ipc::delete_attachment(&aid).await {
+                                        match ipc::call(cmd::delete_attachment::Args { id: aid.to_owned() }).await {
                                             Ok(()) => d.changed(),
                                             Err(e) => error.set(Some(ctx.explain(e))),
                                         }
@@ -1146,7 +1162,7 @@ fn DocumentForm() -> impl IntoView {
             };
             let profile_id = match ctx.profile.get_untracked() {
                 Some(p) => p,
-                None => match ipc::list_profiles().await {
+                None => match ipc::call(cmd::list_profiles::Args {}).await {
                     Ok(list) => list.first().map(|p| p.id.clone()).unwrap_or_default(),
                     Err(e) => return fail(FormError::Server(ctx.explain(e))),
                 },
@@ -1162,17 +1178,29 @@ fn DocumentForm() -> impl IntoView {
                 },
             };
             let result = match &editing {
-                Some(id) => match ipc::update_document(id, &document).await {
+                Some(id) => match ipc::call(cmd::update_document::Args {
+                    id: id.to_owned(),
+                    input: document.clone(),
+                })
+                .await
+                {
                     Ok(doc) => match &attachment {
-                        Some(a) => ipc::add_attachment(&doc.id, a).await.map(|_| doc),
+                        Some(a) => ipc::call(cmd::add_attachment::Args {
+                            document_id: doc.id.to_owned(),
+                            input: a.clone(),
+                        })
+                        .await
+                        .map(|_| doc),
                         None => Ok(doc),
                     },
                     Err(e) => Err(e),
                 },
                 None => {
-                    ipc::add_document(&NewDocumentInput {
-                        document,
-                        attachments: attachment.into_iter().collect(),
+                    ipc::call(cmd::add_document::Args {
+                        input: NewDocumentInput {
+                            document,
+                            attachments: attachment.into_iter().collect(),
+                        },
                     })
                     .await
                 }

@@ -5,7 +5,7 @@ use crate::components::feedback::{ErrorBox, TechDetails};
 use crate::components::icons::{icon, Icon};
 use crate::format::iso_to_display;
 use crate::i18n::{days_left_text, error_hint, error_text, kind_key, use_i18n, K};
-use crate::ipc;
+use crate::ipc::{self, cmd};
 use cds_view::{AppStatus, DocumentKind, IpcError};
 use leptos::prelude::*;
 use std::time::Duration;
@@ -21,7 +21,7 @@ pub fn HomePage() -> impl IntoView {
     poll_while_mounted(STATUS_POLL, move || ctx.status.refetch());
 
     // Greet the citizen by the name on their CCCD, when the vault has one.
-    let docs = LocalResource::new(|| ipc::list_documents(None));
+    let docs = LocalResource::new(|| ipc::call(cmd::list_documents::Args { profile_id: None }));
     let name = move || {
         docs.get()
             .and_then(Result::ok)?

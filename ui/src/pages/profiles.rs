@@ -5,7 +5,7 @@ use crate::components::feedback::{ErrorBox, Loading};
 use crate::components::icons::{icon, Icon};
 use crate::format::{iso_to_display, parse_dob, today};
 use crate::i18n::{error_text, relation_key, use_i18n, K};
-use crate::ipc;
+use crate::ipc::{self, cmd};
 use crate::pages::more::BackToMore;
 use cds_view::{IpcError, ProfileInput, ProfileView, Relation};
 use leptos::ev::SubmitEvent;
@@ -33,7 +33,7 @@ pub fn ProfilesPage() -> impl IntoView {
     let version = RwSignal::new(0u32);
     let profiles = LocalResource::new(move || {
         version.track();
-        ipc::list_profiles()
+        ipc::call(cmd::list_profiles::Args {})
     });
     let editing = RwSignal::new(Editing::Closed);
     let list_error = RwSignal::new(None::<IpcError>);
@@ -55,7 +55,7 @@ pub fn ProfilesPage() -> impl IntoView {
                         let delete = move |_| {
                             let id = id.clone();
                             spawn_local(async move {
-                                match ipc::delete_profile(&id).await {
+                                match ipc::call(cmd::delete_profile::Args { id: id.to_owned() }).await {
                                     Ok(()) => {
                                         list_error.set(None);
                                         if ctx.profile.get_untracked().as_deref() == Some(id.as_str()) {
@@ -229,8 +229,19 @@ fn ProfileForm(
         saving.set(true);
         spawn_local(async move {
             let r = match &id {
-                Some(id) => ipc::update_profile(id, &input).await,
-                None => ipc::add_profile(&input).await,
+                Some(id) => {
+                    ipc::call(cmd::update_profile::Args {
+                        id: id.to_owned(),
+                        input: input.clone(),
+                    })
+                    .await
+                }
+                None => {
+                    ipc::call(cmd::add_profile::Args {
+                        input: input.clone(),
+                    })
+                    .await
+                }
             };
             saving.set(false);
             match r {

@@ -12,9 +12,9 @@ use crate::components::feedback::{ErrorBox, Loading};
 use crate::components::icons::{icon, Icon};
 use crate::format::local_date_time;
 use crate::i18n::{use_i18n, K};
-use crate::ipc;
+use crate::ipc::{self, cmd};
 use crate::pages::more::BackToMore;
-use cds_view::{IpcError, MyQrView, QrDisclosure};
+use cds_view::{ActivateInput, IpcError, MyQrView, QrDisclosure};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -35,7 +35,7 @@ pub fn QrPage() -> impl IntoView {
     let version = RwSignal::new(0u32);
     let state = LocalResource::new(move || {
         version.track();
-        ipc::my_qr()
+        ipc::call(cmd::my_qr::Args {})
     });
     // The shell refreshes credentials in the background: notice when the
     // stored set changes (a new `fetched_at`) and show the new code.
@@ -48,7 +48,7 @@ pub fn QrPage() -> impl IntoView {
     let notice = RwSignal::new(None::<K>);
     poll_while_mounted(Duration::from_secs(20), move || {
         spawn_local(async move {
-            if let Ok(v) = ipc::my_qr().await {
+            if let Ok(v) = ipc::call(cmd::my_qr::Args {}).await {
                 let changed = seen.with_value(|s| s.as_ref().is_some_and(|f| *f != v.fetched_at));
                 seen.set_value(Some(v.fetched_at.clone()));
                 if changed {
@@ -102,7 +102,10 @@ fn ActivateForm(version: RwSignal<u32>) -> impl IntoView {
         error.set(None);
         let c = code.get_untracked();
         spawn_local(async move {
-            let r = ipc::activate_qr(&c).await;
+            let r = ipc::call(cmd::activate_qr::Args {
+                input: ActivateInput { code: c.to_owned() },
+            })
+            .await;
             busy.set(false);
             match r {
                 Ok(_) => version.update(|n| *n += 1),
@@ -180,7 +183,7 @@ fn QrShow(
             if gone {
                 None
             } else {
-                Some(ipc::show_qr(d).await)
+                Some(ipc::call(cmd::show_qr::Args { disclosure: d }).await)
             }
         }
     });
@@ -196,7 +199,7 @@ fn QrShow(
         notice.set(None);
         action_error.set(None);
         spawn_local(async move {
-            let r = ipc::refresh_qr().await;
+            let r = ipc::call(cmd::refresh_qr::Args {}).await;
             refreshing.set(false);
             match r {
                 Ok(_) => {
@@ -213,7 +216,7 @@ fn QrShow(
             return;
         }
         spawn_local(async move {
-            match ipc::forget_qr().await {
+            match ipc::call(cmd::forget_qr::Args {}).await {
                 Ok(()) => version.update(|n| *n += 1),
                 Err(e) => action_error.set(Some(ctx.explain(e))),
             }

@@ -11,7 +11,7 @@ use crate::components::feedback::{ErrorBox, Loading};
 use crate::components::icons::{icon, Icon};
 use crate::format::{iso_to_display, local_date_time};
 use crate::i18n::{use_i18n, K};
-use crate::ipc;
+use crate::ipc::{self, cmd};
 use crate::pages::more::BackToMore;
 use cds_view::{
     CccdScanView, DocumentKind, ErrorKind, IpcError, ScanImageInput, ScanResultView,
@@ -63,9 +63,11 @@ async fn scan_file(file: web_sys::File) -> Result<ScanResultView, IpcError> {
         .await
         .map_err(|_| IpcError::new(ErrorKind::NotAnImage, file.name()))?;
     let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
-    ipc::scan_image(&ScanImageInput {
-        file_name: file.name(),
-        data_base64: base64::engine::general_purpose::STANDARD.encode(&bytes),
+    ipc::call(cmd::scan_image::Args {
+        input: ScanImageInput {
+            file_name: file.name(),
+            data_base64: base64::engine::general_purpose::STANDARD.encode(&bytes),
+        },
     })
     .await
 }
@@ -86,13 +88,13 @@ pub fn ScanPage() -> impl IntoView {
             return;
         }
         spawn_local(async move {
-            match ipc::camera_status().await {
+            match ipc::call(cmd::camera_status::Args {}).await {
                 Ok(c) => {
                     preview.set(c.preview_data_url);
                     if let Some(r) = c.result {
                         result.set(Some(r));
                         camera_on.set(false);
-                        let _ = ipc::camera_stop().await;
+                        let _ = ipc::call(cmd::camera_stop::Args {}).await;
                     } else if let Some(e) = c.error {
                         error.set(Some(e));
                         camera_on.set(false);
@@ -111,7 +113,7 @@ pub fn ScanPage() -> impl IntoView {
     on_cleanup(move || {
         if camera_on.get_untracked() {
             spawn_local(async move {
-                let _ = ipc::camera_stop().await;
+                let _ = ipc::call(cmd::camera_stop::Args {}).await;
             });
         }
     });
@@ -120,7 +122,7 @@ pub fn ScanPage() -> impl IntoView {
         result.set(None);
         error.set(None);
         spawn_local(async move {
-            match ipc::camera_start().await {
+            match ipc::call(cmd::camera_start::Args {}).await {
                 Ok(_) => camera_on.set(true),
                 Err(e) => error.set(Some(e)),
             }
@@ -129,7 +131,7 @@ pub fn ScanPage() -> impl IntoView {
     let stop_camera = move |_| {
         camera_on.set(false);
         spawn_local(async move {
-            let _ = ipc::camera_stop().await;
+            let _ = ipc::call(cmd::camera_stop::Args {}).await;
         });
     };
 
@@ -465,7 +467,7 @@ fn TrustBox() -> impl IntoView {
     let version = RwSignal::new(0u32);
     let status = LocalResource::new(move || {
         version.track();
-        ipc::trust_status()
+        ipc::call(cmd::trust_status::Args {})
     });
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<IpcError>);
@@ -473,7 +475,7 @@ fn TrustBox() -> impl IntoView {
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            let r = ipc::update_trust().await;
+            let r = ipc::call(cmd::update_trust::Args {}).await;
             busy.set(false);
             match r {
                 Ok(_) => version.update(|n| *n += 1),

@@ -10,7 +10,7 @@ use crate::components::secret_form::{
     SecretErrorLine,
 };
 use crate::i18n::{use_i18n, wait_text, K};
-use crate::ipc;
+use crate::ipc::{self, cmd};
 use crate::pages::more::BackToMore;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -50,7 +50,10 @@ pub fn UnlockScreen() -> impl IntoView {
         }
         busy.set(true);
         spawn_local(async move {
-            let r = ipc::unlock_vault(&pin).await;
+            let r = ipc::call(cmd::unlock_vault::Args {
+                pin: pin.to_owned(),
+            })
+            .await;
             busy.set(false);
             match r {
                 Ok(()) => {
@@ -118,7 +121,10 @@ pub fn CreatePinScreen() -> impl IntoView {
         }
         busy.set(true);
         spawn_local(async move {
-            let r = ipc::create_vault_with_pin(&pin).await;
+            let r = ipc::call(cmd::create_vault_with_pin::Args {
+                pin: pin.to_owned(),
+            })
+            .await;
             busy.set(false);
             match r {
                 Ok(()) => {
@@ -189,9 +195,16 @@ pub fn SecurityPage() -> impl IntoView {
         busy.set(true);
         spawn_local(async move {
             let r = if changing {
-                ipc::change_pin(&old, &new).await
+                ipc::call(cmd::change_pin::Args {
+                    old_pin: old.to_owned(),
+                    new_pin: new.to_owned(),
+                })
+                .await
             } else {
-                ipc::set_pin(&new).await
+                ipc::call(cmd::set_pin::Args {
+                    pin: new.to_owned(),
+                })
+                .await
             };
             busy.set(false);
             match r {
@@ -207,7 +220,7 @@ pub fn SecurityPage() -> impl IntoView {
     };
     let lock = move |_| {
         spawn_local(async move {
-            match ipc::lock_vault().await {
+            match ipc::call(cmd::lock_vault::Args {}).await {
                 Ok(()) => ctx.vault_changed(),
                 Err(e) => error.set(Some(PinError::Server(e))),
             }

@@ -5,7 +5,7 @@ use crate::components::feedback::{ErrorBox, Loading};
 use crate::components::icons::{icon, Icon};
 use crate::format::{format_vnd, iso_to_display};
 use crate::i18n::{delivery_code, error_text, kind_key, use_i18n, working_days, Lang, K};
-use crate::ipc;
+use crate::ipc::{self, cmd};
 use cds_domain::text::Query;
 use cds_view::{
     ApplicationView, DeliveryState, DocumentKind, DocumentSummaryView, IpcError, ServiceInfo,
@@ -81,9 +81,9 @@ enum ApplyError {
 pub fn ServicesPage() -> impl IntoView {
     let i18n = use_i18n();
     let ctx = use_app();
-    let services = LocalResource::new(ipc::list_services);
+    let services = LocalResource::new(|| ipc::call(cmd::list_services::Args {}));
     // Loaded with the page so the form opens with its boxes already ticked.
-    let docs = LocalResource::new(|| ipc::list_documents(None));
+    let docs = LocalResource::new(|| ipc::call(cmd::list_documents::Args { profile_id: None }));
     let applying = RwSignal::new(None::<ServiceInfo>);
     let result = RwSignal::new(None::<ApplicationView>);
     let query = RwSignal::new(String::new());
@@ -343,7 +343,10 @@ fn ApplyForm(
             document_ids: chosen.into_iter().map(|d| d.id).collect(),
         };
         spawn_local(async move {
-            let outcome = ipc::submit_application(&input).await;
+            let outcome = ipc::call(cmd::submit_application::Args {
+                input: input.clone(),
+            })
+            .await;
             submitting.set(false);
             match outcome {
                 Ok(app) => {

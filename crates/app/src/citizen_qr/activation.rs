@@ -38,7 +38,7 @@ pub(crate) fn check_bundle(
     };
     let mut creds = Vec::new();
     for d in QrDisclosure::ALL {
-        let Some(c) = bundle.credentials.iter().find(|c| c.disclosure == d.code()) else {
+        let Some(c) = bundle.credentials.iter().find(|c| c.disclosure == d) else {
             // The city never signs "over 18" for a minor: that one may be
             // missing, the others may not.
             if d == QrDisclosure::Over18 {
@@ -55,9 +55,7 @@ pub(crate) fn check_bundle(
                 .and_then(|u| u.claims_unverified())
                 .map_err(|e| bad(e.to_string()))?,
         };
-        if claims.disclosure.code() != d.code()
-            || claims.credential_id.to_string() != c.credential_id
-        {
+        if claims.disclosure != d || claims.credential_id.to_string() != c.credential_id {
             return Err(bad(format!(
                 "the {} credential does not match its description",
                 d.code()

@@ -62,17 +62,11 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<i64> {
         .map(OffsetDateTime::unix_timestamp)
 }
 
-/// `079•••••0123`: recognisable, not copyable off a shoulder.
-pub fn mask_number(n: &str) -> String {
-    let chars: Vec<char> = n.chars().collect();
-    if chars.len() < 8 {
-        return "•".repeat(chars.len());
-    }
-    let head: String = chars[..3].iter().collect();
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("{head}{}{tail}", "•".repeat(chars.len() - 7))
-}
+/// `079•••••0123`: the one masking rule, the domain's.
+pub use cds_domain::text::mask_number;
 
+/// The disclosure a stored credential names (the vault keeps the wire
+/// code), `None` for a code this version does not know.
 pub(crate) fn disclosure_of(code: &str) -> Option<QrDisclosure> {
     QrDisclosure::from_code(code)
 }

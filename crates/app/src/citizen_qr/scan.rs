@@ -2,7 +2,7 @@
 //! (a citizen QR checked offline, an ID card, a link, text).
 
 use super::trust_cache::{load_revocations, load_trust};
-use super::{disclosure_of, now_unix, rfc3339};
+use super::{now_unix, rfc3339};
 use crate::error::from_qr;
 use crate::{lock, AppCore};
 use base64::Engine as _;
@@ -35,7 +35,7 @@ pub(crate) fn verified_view(
     VerifiedQrView {
         outcome,
         detail: v.message(),
-        disclosure: c.and_then(|c| disclosure_of(c.disclosure.code())),
+        disclosure: c.map(|c| c.disclosure),
         full_name: c.and_then(|c| c.full_name.clone()),
         id_number: c.and_then(|c| c.id_number.clone()),
         date_of_birth: c.and_then(|c| c.date_of_birth.clone()),

@@ -36,22 +36,33 @@ pub(crate) fn load_trust(v: &Vault) -> Result<Option<(TrustList, TrustCache)>, I
     Ok(Some((list, cache)))
 }
 
+/// The city's published keys, read by the one rule
+/// ([`TrustList::from_published`]): keys of an algorithm this app does not
+/// know are skipped with a warning, a damaged key or no usable key refuses
+/// the list.
 pub(crate) fn trust_list_of(body: &TrustListBody) -> Result<TrustList, IpcError> {
-    let mut list = TrustList::new();
-    for k in &body.keys {
-        if k.alg != "ES256" {
-            continue;
-        }
-        let public = base64::engine::general_purpose::STANDARD
-            .decode(&k.public_key)
-            .map_err(|e| internal(format!("trust list key {}: {e}", k.kid)))?;
-        let kid = credential::unhex(&k.kid)
-            .ok_or_else(|| internal(format!("trust list key id {:?} is not hex", k.kid)))?;
-        list.add(&public, Some(&kid))
-            .map_err(|e| internal(e.to_string()))?;
-    }
-    if list.is_empty() {
-        return Err(internal("the trust list has no usable key"));
+    let decoded: Vec<Vec<u8>> = body
+        .keys
+        .iter()
+        .map(|k| {
+            base64::engine::general_purpose::STANDARD
+                .decode(&k.public_key)
+                .unwrap_or_default()
+        })
+        .collect();
+    let published =
+        body.keys
+            .iter()
+            .zip(&decoded)
+            .map(|(k, public_key)| credential::PublishedKey {
+                kid: &k.kid,
+                alg: &k.alg,
+                public_key,
+            });
+    let (list, skipped) =
+        TrustList::from_published(published).map_err(|e| internal(e.to_string()))?;
+    for kid in skipped {
+        tracing::warn!(%kid, "trust list key of an unsupported algorithm skipped");
     }
     Ok(list)
 }

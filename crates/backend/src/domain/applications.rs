@@ -52,7 +52,7 @@ where
         service_code: req.service_code.clone(),
         status: ApplicationStatus::Received,
         received_at: rfc3339_seconds(now)?,
-        due_date: rules::format_iso_date(due)?,
+        due_date: rules::format_iso_date(due),
         case_year: today.year(),
     };
     match store.insert_once(new).await? {

@@ -148,7 +148,7 @@ pub(crate) fn sign_bundle(
             expires: claims.expires,
         });
         credentials.push(BundleCredential {
-            disclosure: disclosure.code().to_owned(),
+            disclosure,
             credential_id: claims.credential_id.to_string(),
             text,
             not_before: rfc3339(claims.not_before)?,
@@ -171,10 +171,9 @@ fn is_adult(issuer: &CredentialIssuer, subject: &Subject, now: i64) -> bool {
 }
 
 fn check_province(number: &str, field: &str) -> Result<(), BackendError> {
-    if !cds_qr::cccd::PROVINCE_CODES
-        .iter()
-        .any(|(c, _)| number.get(..3).and_then(|p| p.parse::<u16>().ok()) == Some(*c))
-    {
+    let province = cds_domain::id_number::province_code_of(number)
+        .and_then(cds_domain::id_number::birth_registration_province);
+    if province.is_none() {
         return Err(BackendError::Unprocessable(format!(
             "{field} must be 12 digits starting with a province code"
         )));

@@ -2,32 +2,16 @@
 //! numbers and the canonical payload digest. No I/O here.
 
 use crate::BackendError;
-use cds_api::{is_id_number_shape, DocumentKind, ServiceInfo, SubmitApplication};
+use cds_api::{DocumentKind, ServiceInfo, SubmitApplication};
+use cds_domain::id_number::is_id_number_shape;
 use time::macros::format_description;
 use time::{Date, Duration, Weekday};
 
 const ISO_DATE: &[time::format_description::BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day]");
 
-/// Parses a strict ISO calendar date `YYYY-MM-DD` (a real date: no 31 Feb).
-pub fn parse_iso_date(s: &str) -> Option<Date> {
-    let b = s.as_bytes();
-    let shape_ok = b.len() == 10
-        && b.iter().enumerate().all(|(i, c)| match i {
-            4 | 7 => *c == b'-',
-            _ => c.is_ascii_digit(),
-        });
-    if !shape_ok {
-        return None;
-    }
-    Date::parse(s, ISO_DATE).ok()
-}
-
-/// Formats a date as `YYYY-MM-DD`.
-pub fn format_iso_date(d: Date) -> Result<String, BackendError> {
-    d.format(ISO_DATE)
-        .map_err(|e| BackendError::Data(format!("cannot format date: {e}")))
-}
+// One date rule for the wire, the vault and the QR: the domain's.
+pub use cds_domain::date::{format_iso_date, parse_iso_date};
 
 /// Whether `key` is a UUID in its usual hyphenated form.
 pub fn is_uuid_key(key: &str) -> bool {
