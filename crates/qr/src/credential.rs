@@ -43,7 +43,7 @@ use ring::signature::{
     ECDSA_P256_SHA256_FIXED_SIGNING,
 };
 use std::collections::{BTreeMap, BTreeSet};
-use time::{Date, Month, OffsetDateTime};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// Versioned prefix of a citizen credential QR text.

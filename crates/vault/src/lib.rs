@@ -654,16 +654,4 @@ mod tests {
         assert_eq!(KdfParams::new(700_000).unwrap().iterations(), 700_000);
         assert!(KdfParams::insecure_fast_kdf_for_tests().iterations() < MIN_KDF_ITERATIONS);
     }
-
-    #[test]
-    fn relation_serialises_self_as_self() {
-        assert_eq!(
-            serde_json::to_string(&Relation::SelfPerson).unwrap(),
-            "\"self\""
-        );
-        assert_eq!(
-            serde_json::to_string(&Relation::Child).unwrap(),
-            "\"child\""
-        );
-    }
 }

@@ -202,7 +202,7 @@ mod tests {
         macro_rules! names {
             ($($n:ident),*) => { [$(stringify!($n)),*] };
         }
-        let listed = crate::with_commands!(names);
+        let listed = with_commands!(names);
         assert_eq!(listed.as_slice(), COMMANDS);
     }
 }

@@ -4,11 +4,7 @@
 use crate::BackendError;
 use cds_api::{DocumentKind, ServiceInfo, SubmitApplication};
 use cds_domain::id_number::is_id_number_shape;
-use time::macros::format_description;
 use time::{Date, Duration, Weekday};
-
-const ISO_DATE: &[time::format_description::BorrowedFormatItem<'static>] =
-    format_description!("[year]-[month]-[day]");
 
 // One date rule for the wire, the vault and the QR: the domain's.
 pub use cds_domain::date::{format_iso_date, parse_iso_date};
