@@ -877,8 +877,17 @@ async fn camera_trouble_is_a_clear_error() {
 }
 
 /// A proxy in front of the city that answers every request with `status`
-/// and an HTML page (no API body), over the test's dev TLS, on port 0.
+/// (and `Retry-After: <secs>` when given) and an HTML page (no API body),
+/// over the test's dev TLS, on port 0.
 fn proxy_answering(dir: &Path, status: u16) -> (u16, axum_server::Handle) {
+    proxy_answering_with(dir, status, None)
+}
+
+fn proxy_answering_with(
+    dir: &Path,
+    status: u16,
+    retry_after: Option<u64>,
+) -> (u16, axum_server::Handle) {
     let tls = ensure_dev_tls(&dir.join("tls")).unwrap();
     let config = axum_server::tls_rustls::RustlsConfig::from_config(std::sync::Arc::new(
         tls.server_config().unwrap(),
@@ -886,13 +895,18 @@ fn proxy_answering(dir: &Path, status: u16) -> (u16, axum_server::Handle) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
-    let code = axum::http::StatusCode::from_u16(status).unwrap();
     let router = axum::Router::new().fallback(move || async move {
-        (
-            code,
-            [("content-type", "text/html")],
-            "<html><body><h1>Bad Gateway</h1></body></html>",
-        )
+        let mut answer = axum::response::Response::builder()
+            .status(status)
+            .header("content-type", "text/html");
+        if let Some(secs) = retry_after {
+            answer = answer.header("retry-after", secs.to_string());
+        }
+        answer
+            .body(axum::body::Body::from(
+                "<html><body><h1>Bad Gateway</h1></body></html>",
+            ))
+            .unwrap()
     });
     let handle = axum_server::Handle::new();
     let server = axum_server::from_tcp_rustls(listener, config)
@@ -956,4 +970,43 @@ async fn a_tick_with_nothing_to_send_is_done() {
     let cfg = config(dir.path(), 9);
     let core = AppCore::start(&cfg, cfg.data_dir.as_ref().unwrap());
     assert_eq!(core.tick().await, cds_app::backoff::Attempt::Done);
+}
+
+/// A 429 while the outbox drains: the application stays queued, the citizen
+/// sees "rate limited" with the city's wait, kept with the application (the
+/// vault stores the failure typed, with its Retry-After), and the scheduler
+/// waits at least that long.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_429_during_a_drain_is_rate_limited_with_its_retry_after() {
+    use cds_app::backoff::Attempt;
+    let dir = tempfile::tempdir().unwrap();
+    let (port, proxy) = proxy_answering_with(dir.path(), 429, Some(45));
+    let cfg = config(dir.path(), port);
+    let core = AppCore::start(&cfg, cfg.data_dir.as_ref().unwrap());
+    let doc = core.add_document(with_profile(&core, cccd())).unwrap();
+    core.submit_application(SubmitInput {
+        service_code: "1.001612".into(),
+        document_ids: vec![doc.id.clone()],
+    })
+    .unwrap();
+
+    let report = core.sync().await;
+    let err = report.error.expect("the city limited us");
+    assert_eq!(err.kind, ErrorKind::RateLimited, "{err:?}");
+    assert_eq!(err.retry_after_secs, Some(45));
+    assert_eq!(report.still_pending, 1);
+    let apps = core.list_applications().unwrap();
+    assert_eq!(apps[0].delivery, DeliveryState::Queued);
+    let stored = apps[0].last_error.clone().expect("the reason is kept");
+    assert_eq!(stored.kind, ErrorKind::RateLimited);
+    assert_eq!(stored.retry_after_secs, Some(45));
+    // Temporary, so not held back; the scheduler gets the city's wait.
+    assert!(core.has_pending());
+    assert_eq!(
+        core.tick().await,
+        Attempt::Unavailable {
+            retry_after: Some(std::time::Duration::from_secs(45))
+        }
+    );
+    proxy.shutdown();
 }

@@ -111,7 +111,7 @@ async fn the_city_runs_on_its_manual_clock() {
     let kinds: Vec<&str> = bundle
         .credentials
         .iter()
-        .map(|c| c.disclosure.as_str())
+        .map(|c| c.disclosure.code())
         .collect();
     assert_eq!(kinds, ["full", "name_only"], "a minor gets no over18");
 }
