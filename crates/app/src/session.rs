@@ -48,10 +48,9 @@ pub(crate) fn open_slot(path: &Path, keys: &dyn KeyStore) -> VaultSlot {
         Ok(v) => VaultSlot::Open(Arc::new(Mutex::new(v))),
         Err(e) if is_key_trouble(&e) && info.exists && info.pin_wrap => {
             // A PIN-only vault never asks the keyring: ask it now, so the UI
-            // can say whether the keyring itself is unavailable.
-            // Seam: `KeyStore::probe()` (vault restructure) replaces this
-            // `load()`, so the raw KEK never leaves the vault crate.
-            let why = match keys.load() {
+            // can say whether the keyring itself is unavailable. `probe`
+            // answers without handing the key out of the vault crate.
+            let why = match keys.probe() {
                 Err(k) => from_vault(k),
                 Ok(_) => from_vault(e),
             };
