@@ -6,6 +6,7 @@
 //! tauri-driver comes from crates.io.
 
 mod fuzz;
+mod postgres;
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -35,6 +36,9 @@ const APT_PACKAGES: &[&str] = &[
     "libclang-dev",
     // The end-to-end tests answer the native file dialog (GTK) with it.
     "xdotool",
+    // The backend's PostgreSQL store is tested on a real server the test
+    // run starts itself (xtask/src/postgres.rs).
+    "postgresql",
 ];
 
 const USAGE: &str = "usage: cargo xtask <command>
@@ -453,6 +457,10 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
          export GNOME_KEYRING_CONTROL SSH_AUTH_SOCK\n\
          xvfb-run -a -s '-screen 0 1280x800x24' '{cargo}' test --workspace --no-fail-fast {extra}\n"
     );
+    step("starting a private PostgreSQL server (Unix socket only)");
+    // Stopped when `pg` drops: after the tests, whatever their outcome.
+    let pg = postgres::TestServer::start()?;
+    println!("PostgreSQL for the tests: {}", pg.dir().display());
     step("running all tests (dbus-run-session + gnome-keyring + Xvfb)");
     let marker = format!("{}-{}", std::process::id(), now_nanos());
     let result = status(
@@ -467,8 +475,10 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
             .env("CDS_BACKEND_BIN", bin.join("cds-backend"))
             .env("CDS_E2E_ARTIFACTS", &artifacts)
             .env("RUST_BACKTRACE", "1")
+            .env("CDS_TEST_PG", pg.conninfo())
             .env(RUN_MARKER, &marker),
     );
+    drop(pg);
     // Checked even when tests failed: a failing test must not leave its
     // window or driver running either.
     let leftovers = check_no_leftovers(&marker);

@@ -18,6 +18,9 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+/// A signed revocation list and the ids it was signed for.
+type SignedRevocations = (Vec<String>, RevocationListBody);
+
 /// Shared state of the backend. Cheap to clone.
 ///
 /// The store is an `Arc<dyn Store>` rather than a type parameter: the state
@@ -39,6 +42,11 @@ pub struct AppState {
     clock: Arc<dyn Clock>,
     /// Validity of credentials issued to devices (claim and refresh).
     credential_validity_days: u32,
+    /// The last signed revocation list and the ids it holds: served again
+    /// while the ids do not change, so a busy verifier endpoint does not
+    /// sign on every request. A cache only: every instance keeps its own,
+    /// and the database stays the truth (the ids are read every time).
+    revocation_cache: Arc<std::sync::Mutex<Option<SignedRevocations>>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -87,6 +95,7 @@ impl AppState {
             admin_token: None,
             clock: Arc::new(SystemClock),
             credential_validity_days: enrollment::DEFAULT_DEVICE_VALIDITY_DAYS,
+            revocation_cache: Default::default(),
         }
     }
 
@@ -236,10 +245,30 @@ impl AppState {
         issuing::revoke_credential(&*self.store, id, now).await
     }
 
-    /// The signed revocation list.
+    /// The signed revocation list: signed again only when the revoked ids
+    /// change (its `issued_at` then says since when the list holds).
     pub async fn revocations(&self, now: i64) -> Result<RevocationListBody, BackendError> {
         let issuer = Arc::clone(self.issuer()?);
-        issuing::revocations(&*self.store, &issuer, now).await
+        let ids = self.store.revoked_ids(now).await?;
+        let cached = {
+            let cache = self
+                .revocation_cache
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            cache
+                .as_ref()
+                .filter(|(held, _)| *held == ids)
+                .map(|(_, body)| body.clone())
+        };
+        if let Some(body) = cached {
+            return Ok(body);
+        }
+        let body = issuing::sign_revocations(&issuer, ids.clone(), now)?;
+        *self
+            .revocation_cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((ids, body.clone()));
+        Ok(body)
     }
 }
 

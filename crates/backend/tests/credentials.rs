@@ -432,3 +432,26 @@ async fn cli_verify_revoke_and_trust_list() {
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("no signing key"));
 }
+
+/// The signed revocation list is signed once per change of its ids, not on
+/// every request (ECDSA signatures are randomised, so an identical
+/// signature means the list was served from the cache).
+#[tokio::test]
+async fn the_revocation_list_is_re_signed_only_when_it_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = state(dir.path());
+    let now = unix_now();
+    let a = st.revocations(now).await.unwrap();
+    let b = st.revocations(now + 60).await.unwrap();
+    assert_eq!(a.signed, b.signed, "unchanged: served again");
+    assert_eq!(b.issued_at, now, "it says since when it holds");
+    let issued = st.issue_credential(full("full"), now).await.unwrap();
+    let id = issued.to_wire().unwrap().credential_id;
+    st.revoke_credential(&id, now + 61).await.unwrap();
+    let c = st.revocations(now + 62).await.unwrap();
+    assert_ne!(c.signed, b.signed, "a revocation signs a new list");
+    assert_eq!(c.credential_ids, [id]);
+    assert_eq!(c.issued_at, now + 62);
+    let d = st.revocations(now + 120).await.unwrap();
+    assert_eq!(d.signed, c.signed);
+}

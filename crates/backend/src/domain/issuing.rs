@@ -82,14 +82,13 @@ pub async fn revoke_credential<S: Credentials + ?Sized>(
     Ok((id, at))
 }
 
-/// The revocation list (ids of revoked credentials not yet expired), signed
-/// with the issuing key.
-pub async fn revocations<S: Credentials + ?Sized>(
-    store: &S,
+/// Signs the revocation list of `ids` (revoked, unexpired credential ids,
+/// ordered) as of `now`.
+pub fn sign_revocations(
     issuer: &CredentialIssuer,
+    ids: Vec<String>,
     now: i64,
 ) -> Result<RevocationListBody, BackendError> {
-    let ids = store.revoked_ids(now).await?;
     let mut list = RevocationList {
         issued_at: now,
         revoked: Default::default(),

@@ -1,7 +1,8 @@
 //! Persistence behind traits, one per aggregate.
 //!
 //! The rules (`crate::domain`) see only these traits; the SQL lives in the
-//! implementations (today [`sqlite`]; issue 10 adds PostgreSQL). Every method
+//! implementations ([`sqlite`], embedded, the default; [`postgres`], for a city
+//! running several instances on one database). Every method
 //! that changes state is **one atomic operation**: an implementation runs it
 //! in one transaction and must stay correct when several backend processes
 //! share the database. Nothing here may rely on SQLite's single writer:
@@ -16,6 +17,7 @@
 //! One test suite ([`suite`], run by the `store_suite!` macro) is written
 //! against these traits and instantiated for every implementation.
 
+pub mod postgres;
 pub mod sqlite;
 #[cfg(test)]
 pub(crate) mod suite;

@@ -10,12 +10,16 @@ use std::path::PathBuf;
 
 pub(crate) const USAGE: &str = "\
 usage:
-  cds-backend serve [--listen ADDR] [--db FILE] [--tls-dir DIR | --tls-cert FILE --tls-key FILE]
+  cds-backend serve [--listen ADDR] [--db FILE | --database-url URL]
+                    [--tls-dir DIR | --tls-cert FILE --tls-key FILE]
                     [--signing-key FILE] [--admin-token-file FILE]
                     [--credential-validity-days N]
       serve the /v1 API over HTTPS until SIGINT/SIGTERM; prints
       `listening on https://ADDR` with the bound port (so --listen 127.0.0.1:0 works)
       (defaults: --listen 127.0.0.1:8443 --db ./cds-backend.sqlite3 --tls-dir ./cds-dev-tls
+       --database-url: PostgreSQL instead of the SQLite file (libpq style, e.g.
+       'host=/run/postgresql dbname=cds', or postgresql://…; also CDS_DATABASE_URL); several
+       instances may share one database (give them the same --signing-key);
        --tls-dir: development CA and certificate, made there if the directory has none of them;
        --tls-cert/--tls-key: a real certificate chain and key (PEM), never generated;
        --signing-key: cds-credential-key.p8 beside the database, made on first start; without
@@ -52,6 +56,8 @@ pub(crate) enum Command {
     Serve {
         listen: SocketAddr,
         db: PathBuf,
+        /// PostgreSQL instead of `db` (`--database-url`).
+        database_url: Option<String>,
         tls: TlsSource,
         /// `None`: `cds-credential-key.p8` beside the database.
         signing_key: Option<PathBuf>,
@@ -121,6 +127,7 @@ pub(crate) fn parse_args(args: &[String]) -> Result<Command, String> {
         "serve" => &[
             "--listen",
             "--db",
+            "--database-url",
             "--tls-dir",
             "--tls-cert",
             "--tls-key",
@@ -217,8 +224,13 @@ pub(crate) fn parse_args(args: &[String]) -> Result<Command, String> {
                 }
                 (None, _, _) => return Err("`--tls-cert` and `--tls-key` go together".into()),
             };
+            let database_url = opts.remove("--database-url");
+            if database_url.is_some() && opts.contains_key("--db") {
+                return Err("give `--db` or `--database-url`, not both".into());
+            }
             Ok(Command::Serve {
                 listen,
+                database_url,
                 db: path(&mut opts, "--db").unwrap_or_else(|| PathBuf::from(DEFAULT_DB)),
                 tls,
                 signing_key: path(&mut opts, "--signing-key"),
@@ -335,6 +347,7 @@ mod tests {
             parse(&["serve"]),
             Ok(Command::Serve {
                 listen: "127.0.0.1:8443".parse().unwrap(),
+                database_url: None,
                 db: PathBuf::from(DEFAULT_DB),
                 tls: TlsSource::DevDir(PathBuf::from(DEFAULT_TLS_DIR)),
                 signing_key: None,
@@ -353,6 +366,7 @@ mod tests {
             ]),
             Ok(Command::Serve {
                 listen: "127.0.0.1:0".parse().unwrap(),
+                database_url: None,
                 db: PathBuf::from("/tmp/x.db"),
                 tls: TlsSource::DevDir(PathBuf::from("t")),
                 signing_key: None,
@@ -376,6 +390,17 @@ mod tests {
         }
         let err = |a: &[&str]| parse(a).unwrap_err();
         assert!(err(&["serve", "--tls-cert", "c.pem"]).contains("go together"));
+        // PostgreSQL or the SQLite file, not both.
+        assert!(err(&["serve", "--db", "x", "--database-url", "host=/tmp"]).contains("not both"));
+        match parse(&["serve", "--database-url", "host=/run/postgresql dbname=cds"]) {
+            Ok(Command::Serve { database_url, .. }) => {
+                assert_eq!(
+                    database_url.as_deref(),
+                    Some("host=/run/postgresql dbname=cds")
+                )
+            }
+            other => panic!("{other:?}"),
+        }
         assert!(err(&["serve", "--tls-key", "k.pem"]).contains("go together"));
         assert!(err(&[
             "serve",

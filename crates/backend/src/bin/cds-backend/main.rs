@@ -48,6 +48,7 @@ fn run(command: Command) -> Result<Outcome> {
         Command::Serve {
             listen,
             db,
+            database_url,
             tls,
             signing_key,
             admin_token_file,
@@ -55,6 +56,7 @@ fn run(command: Command) -> Result<Outcome> {
         } => serve::run(serve::Options {
             listen,
             db,
+            database_url,
             tls,
             signing_key,
             admin_token_file,

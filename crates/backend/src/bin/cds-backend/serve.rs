@@ -12,6 +12,8 @@ use std::path::PathBuf;
 pub(crate) struct Options {
     pub listen: SocketAddr,
     pub db: PathBuf,
+    /// PostgreSQL instead of `db`.
+    pub database_url: Option<String>,
     pub tls: TlsSource,
     pub signing_key: Option<PathBuf>,
     pub admin_token_file: Option<PathBuf>,
@@ -27,21 +29,26 @@ pub(crate) fn run(o: Options) -> Result<Outcome> {
     });
     let issuer = credentials::CredentialIssuer::load_or_create(&signing_key)
         .with_context(|| format!("cannot load the signing key {}", signing_key.display()))?;
-    let mut state = AppState::open(&o.db)?
-        .with_issuer(issuer)
-        .with_credential_validity_days(o.credential_validity_days);
-    if let Some(f) = &o.admin_token_file {
-        let token = std::fs::read_to_string(f)
-            .with_context(|| format!("cannot read the admin token {}", f.display()))?;
-        let token = token.trim();
-        if token.len() < 16 {
-            bail!(
-                "the admin token in {} must be at least 16 characters",
-                f.display()
-            );
+    let database_url = o.database_url.clone().or_else(|| {
+        std::env::var("CDS_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+    });
+    let admin_token = match &o.admin_token_file {
+        Some(f) => {
+            let token = std::fs::read_to_string(f)
+                .with_context(|| format!("cannot read the admin token {}", f.display()))?;
+            let token = token.trim().to_owned();
+            if token.len() < 16 {
+                bail!(
+                    "the admin token in {} must be at least 16 characters",
+                    f.display()
+                );
+            }
+            Some(token)
         }
-        state = state.with_admin_token(token);
-    }
+        None => None,
+    };
     let (server_tls, trust_hint) = match &o.tls {
         TlsSource::DevDir(dir) => (
             tls::ensure_dev_tls(dir)
@@ -58,7 +65,24 @@ pub(crate) fn run(o: Options) -> Result<Outcome> {
     };
     let listen = o.listen;
     let db = o.db;
+    let validity_days = o.credential_validity_days;
     runtime()?.block_on(async move {
+        let (state, where_) = match &database_url {
+            Some(url) => {
+                let store = cds_backend::store::postgres::PgStore::connect(url).await?;
+                (
+                    AppState::over(std::sync::Arc::new(store)).await?,
+                    "PostgreSQL".to_owned(),
+                )
+            }
+            None => (AppState::open(&db)?, db.display().to_string()),
+        };
+        let mut state = state
+            .with_issuer(issuer)
+            .with_credential_validity_days(validity_days);
+        if let Some(token) = &admin_token {
+            state = state.with_admin_token(token);
+        }
         // Install the signal handlers before announcing readiness, so a
         // signal right after the line is handled gracefully.
         let shutdown = shutdown_signal()?;
@@ -74,7 +98,7 @@ pub(crate) fn run(o: Options) -> Result<Outcome> {
             .and_then(|()| out.flush())
             .context("cannot write to stdout")?;
         drop(out);
-        eprintln!("cds-backend: database {}, {trust_hint}", db.display());
+        eprintln!("cds-backend: database {where_}, {trust_hint}");
         serve(listener, state, &server_tls, shutdown).await?;
         Ok(Outcome::Ok)
     })

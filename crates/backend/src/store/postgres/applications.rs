@@ -1,0 +1,280 @@
+//! The catalogue and applications in PostgreSQL.
+
+use super::{in_tx, PgResult, PgStore};
+use crate::store::{
+    Applications, InsertOutcome, NewApplication, Services, StatusChange, StoreError, StoreResult,
+};
+use async_trait::async_trait;
+use cds_api::{ApplicationReceipt, ApplicationStatus, DocumentKind, ServiceInfo};
+use tokio_postgres::{GenericClient, Row};
+
+const SERVICE_COLUMNS: &str = "code, name_vi, name_en, agency_vi, agency_en, fee_vnd,
+                               processing_days, fully_online, required_documents";
+
+const RECEIPT_COLUMNS: &str = "case_number, idempotency_key, service_code, status, received_at,
+                               due_date, payload_sha256";
+
+fn decode_service(row: &Row) -> PgResult<ServiceInfo> {
+    let code: String = row.try_get(0)?;
+    let bad = |what: &str| StoreError::Data(format!("service `{code}`: bad {what}"));
+    let fee: i64 = row.try_get(5)?;
+    let days: i32 = row.try_get(6)?;
+    let kinds: String = row.try_get(8)?;
+    let codes: Vec<String> = serde_json::from_str(&kinds).map_err(|_| bad("required_documents"))?;
+    let required_documents = codes
+        .iter()
+        .map(|c| DocumentKind::from_code(c).ok_or_else(|| bad("required_documents")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ServiceInfo {
+        fee_vnd: u64::try_from(fee).map_err(|_| bad("fee_vnd"))?,
+        processing_days: u32::try_from(days).map_err(|_| bad("processing_days"))?,
+        name_vi: row.try_get(1)?,
+        name_en: row.try_get(2)?,
+        agency_vi: row.try_get(3)?,
+        agency_en: row.try_get(4)?,
+        fully_online: row.try_get(7)?,
+        required_documents,
+        code,
+    })
+}
+
+fn decode_status(case_number: &str, status: &str) -> Result<ApplicationStatus, StoreError> {
+    ApplicationStatus::from_code(status).ok_or_else(|| {
+        StoreError::Data(format!(
+            "application `{case_number}` has unknown status `{status}`"
+        ))
+    })
+}
+
+/// A receipt and its stored payload digest from a row of `RECEIPT_COLUMNS`.
+fn decode_receipt(row: &Row) -> PgResult<(ApplicationReceipt, String)> {
+    let case_number: String = row.try_get(0)?;
+    let status: String = row.try_get(3)?;
+    let status = decode_status(&case_number, &status)?;
+    Ok((
+        ApplicationReceipt {
+            idempotency_key: row.try_get(1)?,
+            service_code: row.try_get(2)?,
+            status,
+            received_at: row.try_get(4)?,
+            due_date: row.try_get(5)?,
+            case_number,
+        },
+        row.try_get(6)?,
+    ))
+}
+
+async fn find_by(
+    c: &impl GenericClient,
+    column: &str,
+    value: &str,
+) -> PgResult<Option<(ApplicationReceipt, String)>> {
+    let sql = format!("SELECT {RECEIPT_COLUMNS} FROM applications WHERE {column} = $1");
+    match c.query_opt(sql.as_str(), &[&value]).await? {
+        Some(row) => Ok(Some(decode_receipt(&row)?)),
+        None => Ok(None),
+    }
+}
+
+#[async_trait]
+impl Services for PgStore {
+    async fn services(&self) -> StoreResult<Vec<ServiceInfo>> {
+        in_tx!(self, |tx| {
+            let rows = tx
+                .query(
+                    format!("SELECT {SERVICE_COLUMNS} FROM services").as_str(),
+                    &[],
+                )
+                .await?;
+            let mut all = rows
+                .iter()
+                .map(decode_service)
+                .collect::<PgResult<Vec<_>>>()?;
+            // Byte order of the code, whatever the database's collation
+            // (`en_US` would ignore the dots).
+            all.sort_by(|a, b| a.code.cmp(&b.code));
+            Ok(all)
+        })
+    }
+
+    async fn service(&self, code: &str) -> StoreResult<Option<ServiceInfo>> {
+        in_tx!(self, |tx| {
+            let row = tx
+                .query_opt(
+                    format!("SELECT {SERVICE_COLUMNS} FROM services WHERE code = $1").as_str(),
+                    &[&code],
+                )
+                .await?;
+            row.as_ref().map(decode_service).transpose()
+        })
+    }
+
+    async fn seed_services_if_empty(&self, services: Vec<ServiceInfo>) -> StoreResult<bool> {
+        // Serializable: of two instances seeding an empty catalogue at once,
+        // one commits and the other is retried, finds it seeded, and stops.
+        in_tx!(self, |tx| {
+            let row = tx.query_one("SELECT COUNT(*) FROM services", &[]).await?;
+            if row.try_get::<_, i64>(0)? != 0 {
+                return Ok(false);
+            }
+            for s in &services {
+                let fee = i64::try_from(s.fee_vnd)
+                    .map_err(|_| StoreError::Data(format!("fee of `{}` too large", s.code)))?;
+                let days = i32::try_from(s.processing_days).map_err(|_| {
+                    StoreError::Data(format!("processing days of `{}` too large", s.code))
+                })?;
+                let kinds: Vec<&str> = s.required_documents.iter().map(|k| k.code()).collect();
+                let kinds =
+                    serde_json::to_string(&kinds).map_err(|e| StoreError::Data(e.to_string()))?;
+                tx.execute(
+                    format!(
+                        "INSERT INTO services ({SERVICE_COLUMNS})
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                    )
+                    .as_str(),
+                    &[
+                        &s.code,
+                        &s.name_vi,
+                        &s.name_en,
+                        &s.agency_vi,
+                        &s.agency_en,
+                        &fee,
+                        &days,
+                        &s.fully_online,
+                        &kinds,
+                    ],
+                )
+                .await?;
+            }
+            Ok(true)
+        })
+    }
+}
+
+#[async_trait]
+impl Applications for PgStore {
+    async fn insert_once(&self, new: NewApplication) -> StoreResult<InsertOutcome> {
+        in_tx!(self, |tx| {
+            // A stored key answers first: nothing is written.
+            if let Some((receipt, payload_sha256)) =
+                find_by(&tx, "idempotency_key", &new.idempotency_key).await?
+            {
+                return Ok(InsertOutcome::Existing {
+                    receipt,
+                    payload_sha256,
+                });
+            }
+            let row = tx
+                .query_one(
+                    "SELECT COALESCE(MAX(case_seq), 0) + 1 FROM applications WHERE case_year = $1",
+                    &[&new.case_year],
+                )
+                .await?;
+            let seq: i64 = row.try_get(0)?;
+            let case_number = crate::domain::rules::case_number(new.case_year, seq);
+            // Two transactions reading the same maximum: the serializable
+            // check (or UNIQUE (case_year, case_seq)) fails the second one,
+            // which is retried with the next number. A concurrent insert of
+            // the same key fails the same way and, retried, finds it stored.
+            tx.execute(
+                "INSERT INTO applications (case_number, case_year, case_seq, idempotency_key,
+                                           payload_sha256, payload_json, service_code, status,
+                                           received_at, due_date)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                &[
+                    &case_number,
+                    &new.case_year,
+                    &seq,
+                    &new.idempotency_key,
+                    &new.payload_sha256,
+                    &new.payload_json,
+                    &new.service_code,
+                    &new.status.code(),
+                    &new.received_at,
+                    &new.due_date,
+                ],
+            )
+            .await?;
+            Ok(InsertOutcome::Created(ApplicationReceipt {
+                case_number,
+                idempotency_key: new.idempotency_key.clone(),
+                service_code: new.service_code.clone(),
+                status: new.status,
+                received_at: new.received_at.clone(),
+                due_date: new.due_date.clone(),
+            }))
+        })
+    }
+
+    async fn application(&self, case_number: &str) -> StoreResult<Option<ApplicationReceipt>> {
+        in_tx!(self, |tx| {
+            Ok(find_by(&tx, "case_number", case_number)
+                .await?
+                .map(|(r, _)| r))
+        })
+    }
+
+    async fn set_status(
+        &self,
+        case_number: &str,
+        status: ApplicationStatus,
+        changed_at: String,
+    ) -> StoreResult<Option<ApplicationReceipt>> {
+        in_tx!(self, |tx| {
+            let Some(row) = tx
+                .query_opt(
+                    "UPDATE applications SET status = $2 WHERE case_number = $1 RETURNING id",
+                    &[&case_number, &status.code()],
+                )
+                .await?
+            else {
+                return Ok(None);
+            };
+            let id: i64 = row.try_get(0)?;
+            tx.execute(
+                "INSERT INTO status_history (application_id, seq, status, changed_at)
+                 SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3
+                 FROM status_history WHERE application_id = $1",
+                &[&id, &status.code(), &changed_at],
+            )
+            .await?;
+            let receipt = find_by(&tx, "case_number", case_number)
+                .await?
+                .map(|(r, _)| r)
+                .ok_or_else(|| StoreError::Data(format!("application `{case_number}` vanished")))?;
+            Ok(Some(receipt))
+        })
+    }
+
+    async fn status_history(&self, case_number: &str) -> StoreResult<Vec<StatusChange>> {
+        in_tx!(self, |tx| {
+            let rows = tx
+                .query(
+                    "SELECT h.status, h.changed_at
+                     FROM status_history h JOIN applications a ON a.id = h.application_id
+                     WHERE a.case_number = $1 ORDER BY h.seq",
+                    &[&case_number],
+                )
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    let status: String = r.try_get(0)?;
+                    Ok(StatusChange {
+                        status: decode_status(case_number, &status)?,
+                        changed_at: r.try_get(1)?,
+                    })
+                })
+                .collect::<PgResult<Vec<_>>>()
+        })
+    }
+
+    async fn application_count(&self) -> StoreResult<u64> {
+        in_tx!(self, |tx| {
+            let row = tx
+                .query_one("SELECT COUNT(*) FROM applications", &[])
+                .await?;
+            let n: i64 = row.try_get(0)?;
+            Ok(u64::try_from(n).map_err(|_| StoreError::Data(format!("negative count {n}")))?)
+        })
+    }
+}
