@@ -89,21 +89,27 @@ pub(crate) fn db_err(e: &tokio_postgres::Error) -> StoreError {
 
 impl PgError {
     /// Whether running the transaction again may succeed: a serialization
-    /// failure or deadlock (SQLSTATE 40001, 40P01), or two transactions
-    /// taking the same case number (the loser's unique violation).
+    /// failure or deadlock (SQLSTATE 40001, 40P01); a unique violation,
+    /// which is how PostgreSQL may answer the loser of two concurrent
+    /// inserts (two instances taking the same case number or storing the
+    /// same idempotency key; retried, it reads what the winner stored); and
+    /// a duplicate table or object, how the loser of two concurrent
+    /// migrations is answered. A violation that is not a race fails again
+    /// and is reported after the last attempt.
     pub(crate) fn is_retryable(&self) -> bool {
         let PgError::Pg(e) = self else {
             return false;
         };
-        match e.code() {
-            Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE => true,
-            Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED => true,
-            Some(c) if *c == SqlState::UNIQUE_VIOLATION => e
-                .as_db_error()
-                .and_then(|d| d.constraint())
-                .is_some_and(|name| name == "applications_case_year_seq"),
-            _ => false,
-        }
+        e.code().is_some_and(|c| {
+            [
+                SqlState::T_R_SERIALIZATION_FAILURE,
+                SqlState::T_R_DEADLOCK_DETECTED,
+                SqlState::UNIQUE_VIOLATION,
+                SqlState::DUPLICATE_TABLE,
+                SqlState::DUPLICATE_OBJECT,
+            ]
+            .contains(c)
+        })
     }
 }
 
