@@ -50,6 +50,31 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// A stored status code back to its status (both stores keep the code).
+pub(crate) fn decode_status(case_number: &str, status: &str) -> StoreResult<ApplicationStatus> {
+    ApplicationStatus::from_code(status).ok_or_else(|| {
+        StoreError::Data(format!(
+            "application `{case_number}` has unknown status `{status}`"
+        ))
+    })
+}
+
+/// A service's required documents as both stores keep them: a JSON array
+/// of document kind codes.
+pub(crate) fn encode_required_documents(kinds: &[cds_api::DocumentKind]) -> StoreResult<String> {
+    let codes: Vec<&str> = kinds.iter().map(|k| k.code()).collect();
+    serde_json::to_string(&codes).map_err(|e| StoreError::Data(e.to_string()))
+}
+
+/// The inverse of [`encode_required_documents`]; `None` if it is not one.
+pub(crate) fn decode_required_documents(text: &str) -> Option<Vec<cds_api::DocumentKind>> {
+    let codes: Vec<String> = serde_json::from_str(text).ok()?;
+    codes
+        .iter()
+        .map(|c| cds_api::DocumentKind::from_code(c))
+        .collect()
+}
+
 /// The public-service catalogue.
 #[async_trait]
 pub trait Services: Send + Sync {

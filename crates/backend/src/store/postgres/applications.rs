@@ -2,10 +2,11 @@
 
 use super::{in_tx, PgResult, PgStore};
 use crate::store::{
-    Applications, InsertOutcome, NewApplication, Services, StatusChange, StoreError, StoreResult,
+    decode_required_documents, decode_status, encode_required_documents, Applications,
+    InsertOutcome, NewApplication, Services, StatusChange, StoreError, StoreResult,
 };
 use async_trait::async_trait;
-use cds_api::{ApplicationReceipt, ApplicationStatus, DocumentKind, ServiceInfo};
+use cds_api::{ApplicationReceipt, ApplicationStatus, ServiceInfo};
 use tokio_postgres::{GenericClient, Row};
 
 const SERVICE_COLUMNS: &str = "code, name_vi, name_en, agency_vi, agency_en, fee_vnd,
@@ -20,11 +21,8 @@ fn decode_service(row: &Row) -> PgResult<ServiceInfo> {
     let fee: i64 = row.try_get(5)?;
     let days: i32 = row.try_get(6)?;
     let kinds: String = row.try_get(8)?;
-    let codes: Vec<String> = serde_json::from_str(&kinds).map_err(|_| bad("required_documents"))?;
-    let required_documents = codes
-        .iter()
-        .map(|c| DocumentKind::from_code(c).ok_or_else(|| bad("required_documents")))
-        .collect::<Result<Vec<_>, _>>()?;
+    let required_documents =
+        decode_required_documents(&kinds).ok_or_else(|| bad("required_documents"))?;
     Ok(ServiceInfo {
         fee_vnd: u64::try_from(fee).map_err(|_| bad("fee_vnd"))?,
         processing_days: u32::try_from(days).map_err(|_| bad("processing_days"))?,
@@ -35,14 +33,6 @@ fn decode_service(row: &Row) -> PgResult<ServiceInfo> {
         fully_online: row.try_get(7)?,
         required_documents,
         code,
-    })
-}
-
-fn decode_status(case_number: &str, status: &str) -> Result<ApplicationStatus, StoreError> {
-    ApplicationStatus::from_code(status).ok_or_else(|| {
-        StoreError::Data(format!(
-            "application `{case_number}` has unknown status `{status}`"
-        ))
     })
 }
 
@@ -123,9 +113,7 @@ impl Services for PgStore {
                 let days = i32::try_from(s.processing_days).map_err(|_| {
                     StoreError::Data(format!("processing days of `{}` too large", s.code))
                 })?;
-                let kinds: Vec<&str> = s.required_documents.iter().map(|k| k.code()).collect();
-                let kinds =
-                    serde_json::to_string(&kinds).map_err(|e| StoreError::Data(e.to_string()))?;
+                let kinds = encode_required_documents(&s.required_documents)?;
                 tx.execute(
                     format!(
                         "INSERT INTO services ({SERVICE_COLUMNS})

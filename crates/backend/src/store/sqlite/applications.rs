@@ -2,10 +2,11 @@
 
 use super::{SqlResult, SqliteStore};
 use crate::store::{
-    Applications, InsertOutcome, NewApplication, Services, StatusChange, StoreError, StoreResult,
+    decode_required_documents, decode_status, encode_required_documents, Applications,
+    InsertOutcome, NewApplication, Services, StatusChange, StoreError, StoreResult,
 };
 use async_trait::async_trait;
-use cds_api::{ApplicationReceipt, ApplicationStatus, DocumentKind, ServiceInfo};
+use cds_api::{ApplicationReceipt, ApplicationStatus, ServiceInfo};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 const SERVICE_COLUMNS: &str = "code, name_vi, name_en, agency_vi, agency_en, fee_vnd,
@@ -54,8 +55,7 @@ pub(super) fn seed(conn: &mut Connection, services: &[ServiceInfo]) -> SqlResult
 fn insert_service(conn: &Connection, s: &ServiceInfo) -> SqlResult<()> {
     let fee = i64::try_from(s.fee_vnd)
         .map_err(|_| StoreError::Data(format!("fee of `{}` too large", s.code)))?;
-    let kinds: Vec<&str> = s.required_documents.iter().map(|k| k.code()).collect();
-    let kinds = serde_json::to_string(&kinds).map_err(|e| StoreError::Data(e.to_string()))?;
+    let kinds = encode_required_documents(&s.required_documents)?;
     conn.execute(
         &format!(
             "INSERT INTO services ({SERVICE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
@@ -106,11 +106,8 @@ fn decode_service(row: ServiceRow) -> SqlResult<ServiceInfo> {
     let bad = |what: &str| StoreError::Data(format!("service `{code}`: bad {what}"));
     let fee_vnd = u64::try_from(fee).map_err(|_| bad("fee_vnd"))?;
     let processing_days = u32::try_from(days).map_err(|_| bad("processing_days"))?;
-    let codes: Vec<String> = serde_json::from_str(&kinds).map_err(|_| bad("required_documents"))?;
-    let required_documents = codes
-        .iter()
-        .map(|c| DocumentKind::from_code(c).ok_or_else(|| bad("required_documents")))
-        .collect::<Result<Vec<_>, _>>()?;
+    let required_documents =
+        decode_required_documents(&kinds).ok_or_else(|| bad("required_documents"))?;
     Ok(ServiceInfo {
         code,
         name_vi,
@@ -187,14 +184,6 @@ fn find_row(
         },
         digest,
     )))
-}
-
-fn decode_status(case_number: &str, status: &str) -> Result<ApplicationStatus, StoreError> {
-    ApplicationStatus::from_code(status).ok_or_else(|| {
-        StoreError::Data(format!(
-            "application `{case_number}` has unknown status `{status}`"
-        ))
-    })
 }
 
 fn find_receipt(conn: &Connection, by: By, value: &str) -> SqlResult<Option<ApplicationReceipt>> {
