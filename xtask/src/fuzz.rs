@@ -103,13 +103,27 @@ pub fn fuzz(root: &Path, secs_per_target: u64) -> Result<()> {
 /// dependencies but not to build scripts and proc macros, which would
 /// otherwise be instrumented and fail to link without libFuzzer.
 fn host_triple() -> Result<String> {
-    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    // The toolchain's own rustc, beside the cargo running us, rather than
+    // the `rustc` on PATH (rustup's proxy, which resolves the toolchain
+    // again and has failed here once after a long test run).
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| {
+        let beside = Path::new(env!("CARGO")).with_file_name("rustc");
+        if beside.exists() {
+            beside.into_os_string()
+        } else {
+            "rustc".into()
+        }
+    });
     let out = Command::new(&rustc)
         .arg("-vV")
         .output()
         .with_context(|| format!("could not run {} -vV", Path::new(&rustc).display()))?;
     if !out.status.success() {
-        bail!("`rustc -vV` failed: {}", out.status);
+        bail!(
+            "`rustc -vV` failed: {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
     let text = String::from_utf8_lossy(&out.stdout);
     text.lines()
