@@ -161,23 +161,19 @@ async fn two_instances_on_one_database_keep_exactly_once_and_the_guard() {
 
     // Wrong activation codes alternated between the two: the guard counts
     // them together, and then both refuse.
-    for i in 0..MAX_FAILED_CLAIMS {
-        let (client, inst) = if i % 2 == 0 { (&ca_a, &a) } else { (&ca_b, &b) };
-        let r = client
+    let wrong_code = |client: &reqwest::Client, inst: &Instance| {
+        client
             .post(url(inst, "/credentials/claim"))
             .json(&fixtures::claim("ZZZZ-ZZZZ"))
             .send()
-            .await
-            .unwrap();
+    };
+    for i in 0..MAX_FAILED_CLAIMS {
+        let (client, inst) = if i % 2 == 0 { (&ca_a, &a) } else { (&ca_b, &b) };
+        let r = wrong_code(client, inst).await.unwrap();
         assert_eq!(r.status().as_u16(), 404, "attempt {i}");
     }
     for (client, inst) in [(&ca_a, &a), (&ca_b, &b)] {
-        let r = client
-            .post(url(inst, "/credentials/claim"))
-            .json(&fixtures::claim("ZZZZ-ZZZZ"))
-            .send()
-            .await
-            .unwrap();
+        let r = wrong_code(client, inst).await.unwrap();
         assert_eq!(r.status().as_u16(), 429, "the pair shares one guard");
         assert!(r.headers().contains_key("retry-after"));
     }

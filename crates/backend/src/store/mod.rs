@@ -105,6 +105,20 @@ pub struct NewApplication {
     pub case_year: i32,
 }
 
+impl NewApplication {
+    /// The receipt of this application once stored under `case_number`.
+    pub(crate) fn receipt(&self, case_number: String) -> ApplicationReceipt {
+        ApplicationReceipt {
+            case_number,
+            idempotency_key: self.idempotency_key.clone(),
+            service_code: self.service_code.clone(),
+            status: self.status,
+            received_at: self.received_at.clone(),
+            due_date: self.due_date.clone(),
+        }
+    }
+}
+
 /// The result of [`Applications::insert_once`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InsertOutcome {

@@ -1,6 +1,6 @@
 //! The catalogue and applications in PostgreSQL.
 
-use super::{in_tx, PgResult, PgStore};
+use super::{in_tx, on_client, PgResult, PgStore};
 use crate::store::{
     decode_required_documents, decode_status, encode_required_documents, Applications,
     InsertOutcome, NewApplication, Services, StatusChange, StoreError, StoreResult,
@@ -69,8 +69,8 @@ async fn find_by(
 #[async_trait]
 impl Services for PgStore {
     async fn services(&self) -> StoreResult<Vec<ServiceInfo>> {
-        in_tx!(self, |tx| {
-            let rows = tx
+        on_client!(self, |c| {
+            let rows = c
                 .query(
                     format!("SELECT {SERVICE_COLUMNS} FROM services").as_str(),
                     &[],
@@ -88,8 +88,8 @@ impl Services for PgStore {
     }
 
     async fn service(&self, code: &str) -> StoreResult<Option<ServiceInfo>> {
-        in_tx!(self, |tx| {
-            let row = tx
+        on_client!(self, |c| {
+            let row = c
                 .query_opt(
                     format!("SELECT {SERVICE_COLUMNS} FROM services WHERE code = $1").as_str(),
                     &[&code],
@@ -183,20 +183,13 @@ impl Applications for PgStore {
                 ],
             )
             .await?;
-            Ok(InsertOutcome::Created(ApplicationReceipt {
-                case_number,
-                idempotency_key: new.idempotency_key.clone(),
-                service_code: new.service_code.clone(),
-                status: new.status,
-                received_at: new.received_at.clone(),
-                due_date: new.due_date.clone(),
-            }))
+            Ok(InsertOutcome::Created(new.receipt(case_number)))
         })
     }
 
     async fn application(&self, case_number: &str) -> StoreResult<Option<ApplicationReceipt>> {
-        in_tx!(self, |tx| {
-            Ok(find_by(&tx, "case_number", case_number)
+        on_client!(self, |c| {
+            Ok(find_by(c, "case_number", case_number)
                 .await?
                 .map(|(r, _)| r))
         })
@@ -235,8 +228,8 @@ impl Applications for PgStore {
     }
 
     async fn status_history(&self, case_number: &str) -> StoreResult<Vec<StatusChange>> {
-        in_tx!(self, |tx| {
-            let rows = tx
+        on_client!(self, |c| {
+            let rows = c
                 .query(
                     "SELECT h.status, h.changed_at
                      FROM status_history h JOIN applications a ON a.id = h.application_id
@@ -257,8 +250,8 @@ impl Applications for PgStore {
     }
 
     async fn application_count(&self) -> StoreResult<u64> {
-        in_tx!(self, |tx| {
-            let row = tx
+        on_client!(self, |c| {
+            let row = c
                 .query_one("SELECT COUNT(*) FROM applications", &[])
                 .await?;
             let n: i64 = row.try_get(0)?;

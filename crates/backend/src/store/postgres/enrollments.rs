@@ -1,6 +1,6 @@
 //! Enrolments, devices, credentials and the claim guard in PostgreSQL.
 
-use super::{in_tx, PgResult, PgStore};
+use super::{in_tx, on_client, PgResult, PgStore};
 use crate::store::{
     Admission, AttemptId, ClaimOutcome, CredentialRecord, Credentials, Device, DeviceId, Devices,
     Enrollment, Enrollments, NewDevice, NewEnrollment, StoreResult,
@@ -81,7 +81,7 @@ impl Enrollments for PgStore {
     }
 
     async fn enrollment_by_code(&self, code_sha256: &str) -> StoreResult<Option<Enrollment>> {
-        in_tx!(self, |tx| { find_enrollment(&tx, code_sha256).await })
+        on_client!(self, |c| { find_enrollment(c, code_sha256).await })
     }
 
     async fn claim_code(
@@ -183,8 +183,8 @@ impl Enrollments for PgStore {
 #[async_trait]
 impl Devices for PgStore {
     async fn active_device(&self, token_sha256: &str) -> StoreResult<Option<Device>> {
-        in_tx!(self, |tx| {
-            let row = tx
+        on_client!(self, |c| {
+            let row = c
                 .query_opt(
                     "SELECT d.id, e.id_number, e.full_name, e.date_of_birth
                      FROM devices d JOIN enrollments e ON e.id = d.enrollment_id
@@ -270,8 +270,8 @@ impl Credentials for PgStore {
     }
 
     async fn revoked_ids(&self, now: i64) -> StoreResult<Vec<String>> {
-        in_tx!(self, |tx| {
-            let rows = tx
+        on_client!(self, |c| {
+            let rows = c
                 .query(
                     "SELECT id FROM credentials WHERE revoked_at IS NOT NULL AND expires > $1",
                     &[&now],

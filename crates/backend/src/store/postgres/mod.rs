@@ -165,6 +165,27 @@ macro_rules! in_tx {
 }
 pub(crate) use in_tx;
 
+/// Runs `$body` on a pooled connection bound to `$c`, with no explicit
+/// transaction: for a body that is **one statement that only reads**. One
+/// statement is atomic by itself and a read-only one cannot fail to
+/// serialize, so the hot read paths (catalogue, status lookups, device
+/// checks) skip `in_tx!`'s BEGIN and COMMIT round trips. Evaluates to
+/// `StoreResult<T>`.
+macro_rules! on_client {
+    ($store:expr, |$c:ident| $body:block) => {{
+        let store: &$crate::store::postgres::PgStore = $store;
+        let outcome: $crate::store::postgres::PgResult<_> = async {
+            let client = store.client().await?;
+            let $c: &tokio_postgres::Client = &client;
+            let body: $crate::store::postgres::PgResult<_> = $body;
+            body
+        }
+        .await;
+        outcome.map_err($crate::store::StoreError::from)
+    }};
+}
+pub(crate) use on_client;
+
 impl PgStore {
     /// Connects to the database named by `conninfo` (libpq style:
     /// `host=/run/postgresql user=cds dbname=cds`, or a `postgresql://`
@@ -278,8 +299,8 @@ fn redact(conninfo: &str) -> String {
 #[async_trait]
 impl Store for PgStore {
     async fn schema_version(&self) -> StoreResult<i64> {
-        in_tx!(self, |tx| {
-            let row = tx
+        on_client!(self, |c| {
+            let row = c
                 .query_one(
                     "SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_migrations",
                     &[],

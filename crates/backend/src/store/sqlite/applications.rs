@@ -223,14 +223,7 @@ fn insert_once(conn: &mut Connection, new: &NewApplication) -> SqlResult<InsertO
     )?;
     if inserted == 1 {
         tx.commit()?;
-        return Ok(InsertOutcome::Created(ApplicationReceipt {
-            case_number,
-            idempotency_key: new.idempotency_key.clone(),
-            service_code: new.service_code.clone(),
-            status: new.status,
-            received_at: new.received_at.clone(),
-            due_date: new.due_date.clone(),
-        }));
+        return Ok(InsertOutcome::Created(new.receipt(case_number)));
     }
     let (receipt, payload_sha256) = find_row(&tx, By::IdempotencyKey, &new.idempotency_key)?
         .ok_or_else(|| {
