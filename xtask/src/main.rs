@@ -5,6 +5,8 @@
 //! crates.io): the wasm-bindgen step is linked in as a library, and
 //! tauri-driver comes from crates.io.
 
+mod bench_backend;
+mod contract;
 mod fuzz;
 mod postgres;
 
@@ -39,6 +41,11 @@ const APT_PACKAGES: &[&str] = &[
     // The backend's PostgreSQL store is tested on a real server the test
     // run starts itself (xtask/src/postgres.rs).
     "postgresql",
+    // schemathesis, the contract check, runs in a venv made from PyPI.
+    "python3",
+    "python3-venv",
+    // Makes the test PostgreSQL server's TLS certificate.
+    "openssl",
 ];
 
 const USAGE: &str = "usage: cargo xtask <command>
@@ -50,6 +57,10 @@ commands:
              (CI runs it first: a lint fails in minutes, not after the suite)
   setup      install what is missing (apt packages, wasm target, tauri-driver)
   build-ui   compile the Leptos UI to wasm into ui/dist
+  contract   check the backend against its OpenAPI document with schemathesis
+             (from PyPI, in a venv under target/tools); `test` runs it too
+  bench-backend  load bench of the backend (SQLite and a private PostgreSQL),
+             sizes from CDS_LOAD_* (crates/backend/benches/load.rs)
   fuzz [SECS] build the cds-qr fuzz targets (stable, no cargo-fuzz) and run
              each for SECS seconds (default 20); `test` runs them for 15 s
 ";
@@ -63,6 +74,12 @@ fn main() -> Result<()> {
         Some("run") => run(&root),
         Some("test") => test(&root, &args[1..]),
         Some("check") => check(&root),
+        Some("bench-backend") => bench_backend::bench_backend(&root),
+        Some("contract") => {
+            build_workspace(&root)?;
+            report_contract(contract::check(&root)?);
+            Ok(())
+        }
         Some("fuzz") => {
             let secs = match args.get(1) {
                 Some(s) => s
@@ -336,6 +353,17 @@ fn demo_activation_code(bin: &Path, db: &Path) -> Result<String> {
         .with_context(|| format!("unexpected output: {stdout}"))
 }
 
+fn report_contract(outcome: contract::Outcome) {
+    match outcome.cases {
+        Some(n) => eprintln!(
+            "    contract: {n} generated cases, 0 server errors, 0 answers outside the contract"
+        ),
+        None => eprintln!(
+            "    contract: passed (0 server errors, 0 answers outside the contract;              the case count was not in schemathesis's summary)"
+        ),
+    }
+}
+
 fn now_nanos() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -476,6 +504,7 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
             .env("CDS_E2E_ARTIFACTS", &artifacts)
             .env("RUST_BACKTRACE", "1")
             .env("CDS_TEST_PG", pg.conninfo())
+            .env("CDS_TEST_PG_TLS", pg.tls_conninfo())
             .env(RUN_MARKER, &marker),
     );
     drop(pg);
@@ -488,6 +517,7 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
     // libFuzzer, for a bounded time. Only with the whole suite: a run
     // filtered to some tests skips it.
     if extra.is_empty() {
+        report_contract(contract::check(root)?);
         step("fuzzing the QR decoders (15 s per target)");
         fuzz::fuzz(root, 15)?;
     }

@@ -1,7 +1,9 @@
 //! A private PostgreSQL server for the test run: Debian's `postgresql`
-//! package, `initdb` in a fresh temporary directory, listening only on a
-//! Unix socket in that directory (no TCP port, so no clash with anything),
-//! stopped when the guard drops, whatever the tests did.
+//! package, `initdb` in a fresh temporary directory, listening on a Unix
+//! socket in that directory (what most tests use) and, for the TLS tests,
+//! on a loopback TCP port the kernel picked, with TLS on and a certificate
+//! from a CA made for this run (`openssl`); stopped when the guard drops,
+//! whatever the tests did.
 //!
 //! PostgreSQL refuses to run as root, and CI runs as root: then the server
 //! runs as the `postgres` system user the package creates, on a directory
@@ -16,6 +18,84 @@ pub struct TestServer {
     dir: PathBuf,
     bin: PathBuf,
     as_user: Option<&'static str>,
+    /// The loopback TCP port (with TLS); also names the Unix socket.
+    port: u16,
+}
+
+/// A port free right now on loopback (the server binds it a moment later).
+fn free_port() -> Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").context("no free loopback port")?;
+    Ok(l.local_addr()?.port())
+}
+
+/// A CA and a server certificate for `localhost` and 127.0.0.1, made with
+/// the `openssl` command into `dir`: `ca.pem`, `server.crt`, `server.key`.
+fn make_certificates(dir: &Path) -> Result<()> {
+    let openssl = |args: &[&str]| {
+        crate::status(Command::new("openssl").args(args).current_dir(dir))
+            .context("openssl failed making the test server's certificate")
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-days",
+                "3",
+                "-subj",
+                "/CN=cds test database CA",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+            ],
+        ]
+        .concat(),
+    )?;
+    openssl(
+        &[
+            &["req"][..],
+            &ec,
+            &[
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+            ],
+        ]
+        .concat(),
+    )?;
+    std::fs::write(
+        dir.join("san.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )?;
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "3",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "server.crt",
+    ])?;
+    Ok(())
 }
 
 /// The newest installed server's `bin` directory
@@ -49,8 +129,26 @@ impl TestServer {
         if let Some(user) = as_user {
             crate::status(Command::new("chown").arg(format!("{user}:")).arg(&dir))?;
         }
-        let server = TestServer { dir, bin, as_user };
+        let port = free_port()?;
+        let server = TestServer {
+            dir,
+            bin,
+            as_user,
+            port,
+        };
         let data = server.dir.join("data");
+        make_certificates(&server.dir)?;
+        if let Some(user) = as_user {
+            // The server reads its key as its own user; PostgreSQL wants it
+            // private (0600).
+            let key = server.dir.join("server.key");
+            crate::status(Command::new("chown").arg(format!("{user}:")).arg(&key))?;
+        }
+        crate::status(
+            Command::new("chmod")
+                .arg("600")
+                .arg(server.dir.join("server.key")),
+        )?;
         server.run(
             "initdb",
             &[
@@ -68,9 +166,11 @@ impl TestServer {
         // A throwaway server: no durability needed, so no fsync (the crash
         // tests that need it will start their own).
         let options = format!(
-            "-k {} -c listen_addresses='' -c max_connections=300 -c fsync=off \
-             -c synchronous_commit=off -c full_page_writes=off",
-            server.dir.display()
+            "-k {dir} -p {port} -c listen_addresses=127.0.0.1 -c max_connections=300 \
+             -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+             -c ssl=on -c ssl_cert_file={dir}/server.crt -c ssl_key_file={dir}/server.key",
+            dir = server.dir.display(),
+            port = server.port,
         );
         let log = server.dir.join("server.log");
         server.run(
@@ -108,7 +208,21 @@ impl TestServer {
     /// The libpq connection string the tests use (`CDS_TEST_PG`), without
     /// a database name: each test makes its own database.
     pub fn conninfo(&self) -> String {
-        format!("host={} user=postgres", self.dir.display())
+        format!(
+            "host={} port={} user=postgres",
+            self.dir.display(),
+            self.port
+        )
+    }
+
+    /// The same server over TCP and TLS, its certificate verified against
+    /// the run's CA (`CDS_TEST_PG_TLS`), again without a database name.
+    pub fn tls_conninfo(&self) -> String {
+        format!(
+            "host=localhost port={} user=postgres sslmode=verify-full sslrootcert={}",
+            self.port,
+            self.dir.join("ca.pem").display()
+        )
     }
 
     pub fn dir(&self) -> &Path {

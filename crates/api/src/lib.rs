@@ -8,8 +8,10 @@
 //! - A [`SubmitApplication`] carries an `idempotency_key` made on the device
 //!   when the citizen pressed "submit". The backend stores each key at most
 //!   once, so retrying a submission can never create a second application.
-//! - Errors travel as [`ApiErrorBody`] `{kind, message}`; `kind` is a stable
-//!   machine-readable code, `message` is for logs and developers.
+//! - Errors travel as [`ApiErrorBody`], RFC 9457 problem details
+//!   (`application/problem+json`) with one extension member, `kind`: a
+//!   stable machine-readable code that the app translates. `detail` is for
+//!   logs and developers.
 
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +30,7 @@ pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
 
 /// One public service in the city's catalogue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceInfo {
     /// Stable code, e.g. `"1.001612"` (national catalogue style).
     pub code: String,
@@ -47,35 +50,78 @@ pub struct ServiceInfo {
 
 /// The applicant as declared on an application.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Applicant {
     /// 12-digit personal identification number (số định danh cá nhân).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^[0-9]{12}$", example = "048095001234")
+    )]
     pub id_number: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "Lê Thị Hồng Nhung", max_length = 200)
+    )]
     pub full_name: String,
     /// ISO date `YYYY-MM-DD`.
+    #[cfg_attr(feature = "openapi", schema(format = Date, example = "1995-08-19"))]
     pub date_of_birth: String,
 }
 
 /// A paper sent with an application, as structured data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DocumentRef {
     pub kind: DocumentKind,
     /// The paper's own number (CCCD number, passport number…).
+    #[cfg_attr(feature = "openapi", schema(example = "048095001234", max_length = 64))]
     pub number: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "Lê Thị Hồng Nhung", max_length = 200)
+    )]
     pub full_name: String,
+    #[cfg_attr(feature = "openapi", schema(format = Date, example = "1995-08-19"))]
     pub date_of_birth: String,
     /// Number of attachments (photos, scans) the citizen holds for it.
+    #[cfg_attr(feature = "openapi", schema(maximum = 50))]
     pub attachment_count: u32,
 }
 
 /// `POST /v1/applications` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "idempotency_key": "0b7e6c3a-2f7d-4f5e-9c1a-6d2b8e4f1a01",
+    "service_code": "1.001612",
+    "applicant": {
+        "id_number": "048095001234",
+        "full_name": "Lê Thị Hồng Nhung",
+        "date_of_birth": "1995-08-19"
+    },
+    "documents": [{
+        "kind": "cccd",
+        "number": "048095001234",
+        "full_name": "Lê Thị Hồng Nhung",
+        "date_of_birth": "1995-08-19",
+        "attachment_count": 1
+    }],
+    "submitted_at": "2026-03-02T09:15:00+07:00"
+})))]
 pub struct SubmitApplication {
     /// UUID made on the device when the citizen pressed submit.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+    )]
     pub idempotency_key: String,
+    #[cfg_attr(feature = "openapi", schema(example = "1.001612"))]
     pub service_code: String,
     pub applicant: Applicant,
+    #[cfg_attr(feature = "openapi", schema(max_items = 20))]
     pub documents: Vec<DocumentRef>,
     /// RFC 3339 time on the device when the citizen pressed submit.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime, example = "2026-03-02T09:15:00+07:00"))]
     pub submitted_at: String,
 }
 
@@ -85,6 +131,7 @@ pub use cds_domain::ApplicationStatus;
 
 /// The backend's answer to a submission or a status lookup.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApplicationReceipt {
     /// Case number assigned by the city, e.g. `"HS-2026-000001"`.
     pub case_number: String,
@@ -99,20 +146,72 @@ pub struct ApplicationReceipt {
 
 /// `GET /v1/health` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     pub status: String,
     pub version: String,
 }
 
-/// Every non-2xx response carries this body.
+/// Media type of every error answer (RFC 9457).
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Every non-2xx response carries this body: an RFC 9457 problem details
+/// object (`application/problem+json`) with the API's own `kind`, which is
+/// what the app translates.
+///
+/// `type` is a `tag:` URI (RFC 4151) naming the kind: stable, and never
+/// dereferenced. `message` repeats `detail` for clients written before the
+/// body became problem details; new clients read [`ApiErrorBody::text`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiErrorBody {
+    /// `tag:cong-dan-so,2026:problem/<kind>`.
+    #[serde(rename = "type", default)]
+    pub problem_type: String,
+    /// A short summary of the kind, the same for every occurrence.
+    #[serde(default)]
+    pub title: String,
+    /// The HTTP status code of this answer.
+    #[serde(default)]
+    pub status: u16,
+    /// What went wrong this time (for logs and developers, not for
+    /// citizens: the app shows its own translated text for `kind`).
+    #[serde(default)]
+    pub detail: String,
     pub kind: ApiErrorKind,
+    /// The same as `detail` (the body's name for it before RFC 9457).
+    #[serde(default)]
     pub message: String,
+}
+
+impl ApiErrorBody {
+    /// The problem details of one error answer.
+    pub fn new(kind: ApiErrorKind, status: u16, detail: impl Into<String>) -> ApiErrorBody {
+        let detail = detail.into();
+        ApiErrorBody {
+            problem_type: kind.problem_type(),
+            title: kind.title().to_owned(),
+            status,
+            message: detail.clone(),
+            detail,
+            kind,
+        }
+    }
+
+    /// What went wrong: `detail`, or `message` from a server older than
+    /// problem details.
+    pub fn text(&self) -> &str {
+        if self.detail.is_empty() {
+            &self.message
+        } else {
+            &self.detail
+        }
+    }
 }
 
 /// Stable error codes of the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ApiErrorKind {
     /// The request body or a field is malformed.
@@ -136,6 +235,16 @@ pub enum ApiErrorKind {
     /// Too many failed attempts; the `Retry-After` header says how many
     /// seconds to wait.
     RateLimited,
+    /// The body is larger than this route accepts (413).
+    PayloadTooLarge,
+    /// The request was not received in time (408): a slow or stalled
+    /// client. Safe to retry.
+    Timeout,
+    /// The server cannot answer now (503): overloaded, or its database is
+    /// unreachable. Nothing was stored; retry after `Retry-After` seconds.
+    Unavailable,
+    /// The caller is known but not allowed to do this (403).
+    Forbidden,
 }
 
 impl ApiErrorKind {
@@ -151,6 +260,54 @@ impl ApiErrorKind {
             ApiErrorKind::CodeUsed => "code_used",
             ApiErrorKind::CodeExpired => "code_expired",
             ApiErrorKind::RateLimited => "rate_limited",
+            ApiErrorKind::PayloadTooLarge => "payload_too_large",
+            ApiErrorKind::Timeout => "timeout",
+            ApiErrorKind::Unavailable => "unavailable",
+            ApiErrorKind::Forbidden => "forbidden",
+        }
+    }
+
+    /// Every kind (for tests and documentation).
+    pub const ALL: [ApiErrorKind; 13] = [
+        ApiErrorKind::InvalidInput,
+        ApiErrorKind::NotFound,
+        ApiErrorKind::IdempotencyConflict,
+        ApiErrorKind::Internal,
+        ApiErrorKind::Unauthorized,
+        ApiErrorKind::InvalidCode,
+        ApiErrorKind::CodeUsed,
+        ApiErrorKind::CodeExpired,
+        ApiErrorKind::RateLimited,
+        ApiErrorKind::PayloadTooLarge,
+        ApiErrorKind::Timeout,
+        ApiErrorKind::Unavailable,
+        ApiErrorKind::Forbidden,
+    ];
+
+    /// The problem type URI of this kind (RFC 9457 `type`).
+    pub fn problem_type(self) -> String {
+        format!("tag:cong-dan-so,2026:problem/{}", self.code())
+    }
+
+    /// The problem's short summary (RFC 9457 `title`), in English: the app
+    /// shows its own translation of the kind, never this.
+    pub fn title(self) -> &'static str {
+        match self {
+            ApiErrorKind::InvalidInput => "The request is not valid",
+            ApiErrorKind::NotFound => "Not found",
+            ApiErrorKind::IdempotencyConflict => {
+                "The idempotency key was used for a different request"
+            }
+            ApiErrorKind::Internal => "Internal server error",
+            ApiErrorKind::Unauthorized => "Authentication required",
+            ApiErrorKind::InvalidCode => "Unknown activation code",
+            ApiErrorKind::CodeUsed => "Activation code already used",
+            ApiErrorKind::CodeExpired => "Activation code expired",
+            ApiErrorKind::RateLimited => "Too many attempts",
+            ApiErrorKind::PayloadTooLarge => "Request body too large",
+            ApiErrorKind::Timeout => "Request not received in time",
+            ApiErrorKind::Unavailable => "Service temporarily unavailable",
+            ApiErrorKind::Forbidden => "Not allowed",
         }
     }
 }
@@ -179,13 +336,24 @@ pub enum ApiError {
 
 /// `POST /v1/credentials` body: issue a signed credential.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IssueCredential {
     /// 12-digit personal identification number.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^[0-9]{12}$", example = "048095001234")
+    )]
     pub id_number: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "Lê Thị Hồng Nhung", max_length = 200)
+    )]
     pub full_name: String,
     /// ISO `YYYY-MM-DD`.
+    #[cfg_attr(feature = "openapi", schema(format = Date, example = "1995-08-19"))]
     pub date_of_birth: String,
     /// `full`, `over18` or `name_only`: what the credential discloses.
+    #[cfg_attr(feature = "openapi", schema(example = "full"))]
     pub disclosure: String,
     /// Validity in days (1..=30); 30 when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -194,6 +362,7 @@ pub struct IssueCredential {
 
 /// `POST /v1/credentials` answer (201).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IssuedCredential {
     /// UUID; the handle for revocation.
     pub credential_id: String,
@@ -210,6 +379,7 @@ pub struct IssuedCredential {
 
 /// One public key of the city's trust list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrustedKey {
     /// Hex key id (first 8 bytes of SHA-256 of the public key).
     pub kid: String,
@@ -221,6 +391,7 @@ pub struct TrustedKey {
 
 /// `GET /v1/trust-list` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrustListBody {
     /// The issuer name carried in credentials.
     pub issuer: String,
@@ -230,6 +401,7 @@ pub struct TrustListBody {
 /// `GET /v1/revocations` body. `signed` is authoritative: a verifier checks
 /// it against the trust list and ignores the plain fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevocationListBody {
     /// Unix seconds when the list was produced.
     pub issued_at: i64,
@@ -241,6 +413,7 @@ pub struct RevocationListBody {
 
 /// `POST /v1/credentials/{id}/revoke` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevokedCredential {
     pub credential_id: String,
     /// Unix seconds of the (first) revocation.
@@ -254,16 +427,27 @@ pub struct RevokedCredential {
 
 /// `POST /v1/enrollments` body (operator only, admin bearer token).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateEnrollment {
     /// 12-digit personal identification number.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^[0-9]{12}$", example = "048095001234")
+    )]
     pub number: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "Lê Thị Hồng Nhung", max_length = 200)
+    )]
     pub full_name: String,
     /// ISO `YYYY-MM-DD`.
+    #[cfg_attr(feature = "openapi", schema(format = Date, example = "1995-08-19"))]
     pub date_of_birth: String,
 }
 
 /// `POST /v1/enrollments` answer (201): the activation code to hand over.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollmentCode {
     /// Like `"K7QM-4ZPX"`: 8 symbols of an alphabet without 0/O and 1/I
     /// (40 bits), shown in two groups. Single-use.
@@ -274,15 +458,19 @@ pub struct EnrollmentCode {
 
 /// `POST /v1/credentials/claim` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClaimCredentials {
     /// The activation code; case, dashes and spaces do not matter.
+    #[cfg_attr(feature = "openapi", schema(example = "K7QM-4ZPX"))]
     pub code: String,
     /// A name the citizen recognises the device by (e.g. "Pixel 8").
+    #[cfg_attr(feature = "openapi", schema(example = "Pixel 8", max_length = 100))]
     pub device_name: String,
 }
 
 /// Answer of `POST /v1/credentials/claim` and `POST /v1/credentials/refresh`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialBundle {
     /// The device's bearer token (base64url of 256 random bits). Only in the
     /// claim answer; the server keeps only its hash, so it cannot be shown
@@ -299,6 +487,7 @@ pub struct CredentialBundle {
 
 /// One signed credential of a [`CredentialBundle`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BundleCredential {
     /// What it discloses (`full`, `over18` or `name_only` on the wire).
     pub disclosure: QrDisclosure,
@@ -317,30 +506,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn error_body_is_kind_and_message() {
-        let body = ApiErrorBody {
-            kind: ApiErrorKind::IdempotencyConflict,
-            message: "x".into(),
-        };
+    fn error_body_is_problem_details_with_kind() {
+        let body = ApiErrorBody::new(ApiErrorKind::IdempotencyConflict, 409, "x");
         assert_eq!(
             serde_json::to_string(&body).unwrap(),
-            r#"{"kind":"idempotency_conflict","message":"x"}"#
+            r#"{"type":"tag:cong-dan-so,2026:problem/idempotency_conflict","title":"The idempotency key was used for a different request","status":409,"detail":"x","kind":"idempotency_conflict","message":"x"}"#
         );
+        assert_eq!(body.text(), "x");
+    }
+
+    #[test]
+    fn an_old_servers_kind_and_message_still_parse() {
+        let old: ApiErrorBody =
+            serde_json::from_str(r#"{"kind":"code_used","message":"used"}"#).unwrap();
+        assert_eq!(old.kind, ApiErrorKind::CodeUsed);
+        assert_eq!(old.text(), "used");
+        assert_eq!(old.status, 0);
     }
 
     #[test]
     fn error_kind_codes_match_their_json() {
-        for kind in [
-            ApiErrorKind::InvalidInput,
-            ApiErrorKind::NotFound,
-            ApiErrorKind::IdempotencyConflict,
-            ApiErrorKind::Internal,
-            ApiErrorKind::Unauthorized,
-            ApiErrorKind::InvalidCode,
-            ApiErrorKind::CodeUsed,
-            ApiErrorKind::CodeExpired,
-            ApiErrorKind::RateLimited,
-        ] {
+        let mut codes = std::collections::BTreeSet::new();
+        for kind in ApiErrorKind::ALL {
+            assert!(codes.insert(kind.code()), "{kind:?} repeats a code");
+            assert!(!kind.title().is_empty());
             assert_eq!(
                 serde_json::to_string(&kind).unwrap(),
                 format!("\"{}\"", kind.code())

@@ -48,6 +48,20 @@ pub enum BackendError {
     /// The idempotency key was already used with a different payload: 409.
     #[error("{0}")]
     IdempotencyConflict(String),
+    /// The body is larger than the route accepts: 413.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// The request did not arrive (or was not answered) in time: 408.
+    #[error("{0}")]
+    Timeout(String),
+    /// The server cannot answer now, and stored nothing: overloaded, or
+    /// its database is unreachable or not migrated yet. 503 with
+    /// `Retry-After`.
+    #[error("{message}")]
+    Unavailable {
+        retry_after_secs: u64,
+        message: String,
+    },
 
     /// The database could not be opened, configured or migrated.
     #[error("cannot open database {location}: {message}")]
@@ -107,9 +121,16 @@ impl BackendError {
             BackendError::RateLimited { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, ApiErrorKind::RateLimited)
             }
-            BackendError::Forbidden(_) => (StatusCode::FORBIDDEN, ApiErrorKind::InvalidInput),
+            BackendError::Forbidden(_) => (StatusCode::FORBIDDEN, ApiErrorKind::Forbidden),
             BackendError::IdempotencyConflict(_) => {
                 (StatusCode::CONFLICT, ApiErrorKind::IdempotencyConflict)
+            }
+            BackendError::PayloadTooLarge(_) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, ApiErrorKind::PayloadTooLarge)
+            }
+            BackendError::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, ApiErrorKind::Timeout),
+            BackendError::Unavailable { .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, ApiErrorKind::Unavailable)
             }
             BackendError::OpenDatabase { .. }
             | BackendError::SchemaTooNew { .. }

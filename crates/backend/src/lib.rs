@@ -38,12 +38,16 @@
 //! refused); the files are generated locally and never committed. A
 //! deployment would use the city's real certificate instead.
 //!
-//! Every error response is JSON [`cds_api::ApiErrorBody`]; all errors of this
-//! crate are [`BackendError`].
+//! Every error response is RFC 9457 problem details
+//! ([`cds_api::ApiErrorBody`], `application/problem+json`, with the API's
+//! `kind`); all errors of this crate are [`BackendError`]. The contract is
+//! OpenAPI 3.1, generated from the handlers and served at
+//! `/v1/openapi.json`.
 
 //! # Layers
 //!
-//! - [`http`]: routes, extractors, limits, the error-to-HTTP mapping;
+//! - [`http`]: routes, extractors, limits, metrics, the OpenAPI contract,
+//!   the error-to-HTTP mapping;
 //! - [`domain`]: the rules, over the store traits and a clock;
 //! - [`store`]: a trait per aggregate and the SQLite implementation. No SQL
 //!   outside it, and no driver type in any public API.
@@ -74,6 +78,23 @@ use std::sync::Arc;
 use std::time::Duration;
 use tls::DevTls;
 
+/// Serves the operator router ([`http::operator_app`]: `/health`, `/ready`,
+/// `/metrics`) over plain HTTP on `listener` until the task is dropped.
+/// Bind it to loopback or a private network: it needs no token.
+pub async fn serve_operator(
+    listener: std::net::TcpListener,
+    state: AppState,
+) -> Result<(), BackendError> {
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| BackendError::io("cannot make the operator listener non-blocking", e))?;
+    let listener = tokio::net::TcpListener::from_std(listener)
+        .map_err(|e| BackendError::io("cannot use the operator listener", e))?;
+    axum::serve(listener, http::operator_app(state))
+        .await
+        .map_err(|e| BackendError::io("serving the operator listener failed", e))
+}
+
 /// How long open connections may finish their requests after shutdown is
 /// asked for.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -90,6 +111,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), BackendError> {
     let config = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls.server_config()?));
+    let limits = *state.limits();
     listener
         .set_nonblocking(true)
         .map_err(|e| BackendError::io("cannot make the listener non-blocking", e))?;
@@ -106,7 +128,29 @@ pub async fn serve(
     });
 
     tracing::info!(%addr, "serving https");
-    let result = axum_server::from_tcp_rustls(listener, config)
+    // Slow clients: a TLS handshake or the request headers that do not
+    // arrive in time close the connection, so idle or trickling
+    // connections (slowloris) cost a socket for seconds, not forever. The
+    // body and the handler are bounded by the request deadline
+    // (`http::limits`).
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config)
+        .handshake_timeout(limits.tls_handshake_timeout);
+    let mut server = axum_server::from_tcp(listener).acceptor(acceptor);
+    let timer = hyper_util::rt::TokioTimer::new;
+    server
+        .http_builder()
+        .http1()
+        .timer(timer())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(64 * 1024);
+    server
+        .http_builder()
+        .http2()
+        .timer(timer())
+        .keep_alive_interval(Some(Duration::from_secs(30)))
+        .keep_alive_timeout(Duration::from_secs(10))
+        .max_concurrent_streams(Some(100));
+    let result = server
         .handle(handle)
         .serve(app(state).into_make_service())
         .await;

@@ -5,6 +5,7 @@
 use crate::credentials::{CredentialIssuer, Issued, MAX_VALIDITY_DAYS};
 use crate::domain::applications::SubmitOutcome;
 use crate::domain::{applications, enrollment, issuing};
+use crate::http::{Limits, Metrics};
 use crate::store::sqlite::SqliteStore;
 use crate::store::Store;
 use crate::BackendError;
@@ -47,6 +48,15 @@ pub struct AppState {
     /// sign on every request. A cache only: every instance keeps its own,
     /// and the database stays the truth (the ids are read every time).
     revocation_cache: Arc<std::sync::Mutex<Option<SignedRevocations>>>,
+    /// Body, time and concurrency limits of the HTTP layer.
+    limits: Limits,
+    /// This instance's request metrics.
+    metrics: Arc<Metrics>,
+    /// Set once the database is migrated and the catalogue seeded
+    /// ([`AppState::prepare`]); `/ready` says no until then.
+    prepared: Arc<std::sync::atomic::AtomicBool>,
+    /// Why the last [`AppState::prepare`] failed, for `/ready`.
+    prepare_error: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -83,9 +93,20 @@ impl AppState {
 
     /// The state over any store, seeding its catalogue if it is empty.
     pub async fn over(store: Arc<dyn Store>) -> Result<AppState, BackendError> {
-        let services = cds_api::seed_catalogue().map_err(|e| BackendError::Data(e.to_string()))?;
-        store.seed_services_if_empty(services).await?;
-        Ok(Self::with_store(store))
+        let state = Self::starting(store);
+        state.prepare().await?;
+        Ok(state)
+    }
+
+    /// The state over a store that may not be reachable yet: not ready
+    /// until [`AppState::prepare`] (or [`AppState::prepare_until_ready`])
+    /// has migrated the database and seeded the catalogue. Requests before
+    /// then are answered 503.
+    pub fn starting(store: Arc<dyn Store>) -> AppState {
+        AppState {
+            prepared: Default::default(),
+            ..Self::with_store(store)
+        }
     }
 
     fn with_store(store: Arc<dyn Store>) -> AppState {
@@ -96,7 +117,94 @@ impl AppState {
             clock: Arc::new(SystemClock),
             credential_validity_days: enrollment::DEFAULT_DEVICE_VALIDITY_DAYS,
             revocation_cache: Default::default(),
+            limits: Limits::default(),
+            metrics: Default::default(),
+            prepared: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            prepare_error: Default::default(),
         }
+    }
+
+    /// Migrates the database (where the store was made lazily) and seeds
+    /// the catalogue if it is empty; then the state is ready. Safe to call
+    /// again and from several instances at once.
+    pub async fn prepare(&self) -> Result<(), BackendError> {
+        let outcome = async {
+            self.store.prepare().await?;
+            let services =
+                cds_api::seed_catalogue().map_err(|e| BackendError::Data(e.to_string()))?;
+            self.store.seed_services_if_empty(services).await?;
+            Ok::<_, BackendError>(())
+        }
+        .await;
+        let mut last = self
+            .prepare_error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match outcome {
+            Ok(()) => {
+                *last = None;
+                self.prepared
+                    .store(true, std::sync::atomic::Ordering::Release);
+                Ok(())
+            }
+            Err(e) => {
+                *last = Some(e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    /// [`AppState::prepare`] again and again, with a growing pause (1 s
+    /// to 30 s), until it succeeds: a backend started while its database
+    /// is down keeps serving `/health` and answering 503, and becomes ready
+    /// when the database comes up.
+    pub async fn prepare_until_ready(&self) {
+        let mut pause = std::time::Duration::from_secs(1);
+        loop {
+            match self.prepare().await {
+                Ok(()) => {
+                    tracing::info!("database ready");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in_secs = pause.as_secs(), "database not ready");
+                }
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(std::time::Duration::from_secs(30));
+        }
+    }
+
+    /// Ready to take traffic: the schema version, or why not.
+    pub async fn readiness(&self) -> Result<i64, String> {
+        if !self.prepared.load(std::sync::atomic::Ordering::Acquire) {
+            let last = self
+                .prepare_error
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
+            return Err(match last {
+                Some(e) => format!("starting: the database is not ready yet ({e})"),
+                None => "starting: the database is not ready yet".to_owned(),
+            });
+        }
+        self.store.ready().await.map_err(|e| e.to_string())
+    }
+
+    /// This state with other HTTP limits.
+    pub fn with_limits(mut self, limits: Limits) -> AppState {
+        self.limits = limits;
+        self
+    }
+
+    /// The HTTP limits.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// This instance's request metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// This state with a credential issuer.

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Where an application stands at the city.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ApplicationStatus {

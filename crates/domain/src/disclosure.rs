@@ -23,6 +23,7 @@ pub enum DisclosureChannel {
 /// What a citizen QR discloses. Each is a separate, minimal credential
 /// signed by the city (selective disclosure by issuing the minimum), never
 /// a full credential with parts hidden.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum QrDisclosure {

@@ -11,6 +11,7 @@ use crate::DomainError;
 use serde::{Deserialize, Serialize};
 
 /// Kinds of personal papers the vault holds and services can ask for.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentKind {

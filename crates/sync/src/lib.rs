@@ -144,7 +144,7 @@ pub fn classify_error_answer<T>(
         return Err(SyncError::Unavailable {
             status,
             message: api
-                .map(|b| b.message)
+                .map(|b| b.text().to_owned())
                 .unwrap_or_else(|| format!("HTTP {status}")),
             retry_after_secs,
         });
@@ -154,14 +154,14 @@ pub fn classify_error_answer<T>(
             status,
             kind: ApiErrorKind::RateLimited,
             message: body
-                .map(|b| b.message)
+                .map(|b| b.text().to_owned())
                 .unwrap_or_else(|| format!("HTTP {status}")),
             retry_after_secs,
         }),
         (_, Some(body)) => Err(SyncError::Rejected {
             status,
             kind: body.kind,
-            message: body.message,
+            message: body.text().to_owned(),
             retry_after_secs: None,
         }),
         (401, None) => Err(SyncError::Rejected {

@@ -183,6 +183,12 @@ fn check_province(number: &str, field: &str) -> Result<(), BackendError> {
 /// Checks that a `full` credential could be signed for `subject` at `now`
 /// (number with a province code, a name, a real past date of birth).
 pub(crate) fn validate_subject(subject: &Subject, now: i64) -> Result<(), BackendError> {
+    let cap = crate::domain::rules::caps::NAME_CHARS;
+    if subject.full_name.chars().count() > cap {
+        return Err(BackendError::Unprocessable(format!(
+            "full_name is longer than {cap} characters"
+        )));
+    }
     check_province(&subject.id_number, "number")?;
     Claims::new(subject, Disclosure::Full, DEFAULT_ISSUER, now, 1)
         .map(|_| ())

@@ -23,6 +23,10 @@ impl From<StoreError> for BackendError {
             StoreError::Database(m) => BackendError::Database(m),
             StoreError::Data(m) => BackendError::Data(m),
             StoreError::Task(m) => BackendError::Task(m),
+            StoreError::Unavailable(m) => BackendError::Unavailable {
+                retry_after_secs: crate::http::RETRY_UNAVAILABLE_SECS,
+                message: m,
+            },
         }
     }
 }

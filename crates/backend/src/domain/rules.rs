@@ -14,10 +14,96 @@ pub fn is_uuid_key(key: &str) -> bool {
     key.len() == 36 && uuid::Uuid::try_parse(key).is_ok()
 }
 
+/// Caps on a submission's fields, so one request cannot make the city
+/// store (or log, or echo) megabytes. Generous for real papers: the longest
+/// Vietnamese full names are well under 100 characters.
+pub mod caps {
+    /// Papers attached to one application.
+    pub const DOCUMENTS: usize = 20;
+    /// Attachments (photos, scans) counted for one paper.
+    pub const ATTACHMENTS: u32 = 50;
+    /// A full name, in characters.
+    pub const NAME_CHARS: usize = 200;
+    /// A paper's number, a service code, a date or a time, in characters.
+    pub const SHORT_CHARS: usize = 64;
+}
+
+/// The field caps of [`caps`]: each field over its cap is named (its
+/// value is not echoed back).
+fn over_caps(req: &SubmitApplication) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut cap = |field: String, value: &str, max: usize| {
+        if value.chars().count() > max {
+            problems.push(format!("{field} is longer than {max} characters"));
+        }
+    };
+    cap(
+        "idempotency_key".into(),
+        &req.idempotency_key,
+        caps::SHORT_CHARS,
+    );
+    cap("service_code".into(), &req.service_code, caps::SHORT_CHARS);
+    cap("submitted_at".into(), &req.submitted_at, caps::SHORT_CHARS);
+    let a = &req.applicant;
+    cap(
+        "applicant.id_number".into(),
+        &a.id_number,
+        caps::SHORT_CHARS,
+    );
+    cap("applicant.full_name".into(), &a.full_name, caps::NAME_CHARS);
+    cap(
+        "applicant.date_of_birth".into(),
+        &a.date_of_birth,
+        caps::SHORT_CHARS,
+    );
+    for (i, d) in req.documents.iter().enumerate().take(caps::DOCUMENTS) {
+        cap(
+            format!("documents[{i}].number"),
+            &d.number,
+            caps::SHORT_CHARS,
+        );
+        cap(
+            format!("documents[{i}].full_name"),
+            &d.full_name,
+            caps::NAME_CHARS,
+        );
+        cap(
+            format!("documents[{i}].date_of_birth"),
+            &d.date_of_birth,
+            caps::SHORT_CHARS,
+        );
+    }
+    if req.documents.len() > caps::DOCUMENTS {
+        problems.push(format!(
+            "an application carries at most {} documents, not {}",
+            caps::DOCUMENTS,
+            req.documents.len()
+        ));
+    }
+    if let Some((i, d)) = req
+        .documents
+        .iter()
+        .enumerate()
+        .find(|(_, d)| d.attachment_count > caps::ATTACHMENTS)
+    {
+        problems.push(format!(
+            "documents[{i}].attachment_count {} is more than {}",
+            d.attachment_count,
+            caps::ATTACHMENTS
+        ));
+    }
+    problems
+}
+
 /// Checks everything about a submission that does not need the catalogue.
 ///
-/// All problems are reported together, separated by `; `.
+/// All problems are reported together, separated by `; `. Fields over
+/// their caps are reported first and alone.
 pub fn validate_submission(req: &SubmitApplication, today: Date) -> Result<(), BackendError> {
+    let problems = over_caps(req);
+    if !problems.is_empty() {
+        return Err(BackendError::Unprocessable(problems.join("; ")));
+    }
     let mut problems = Vec::new();
     if !is_uuid_key(&req.idempotency_key) {
         problems.push(format!(

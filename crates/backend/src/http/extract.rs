@@ -36,6 +36,13 @@ where
 }
 
 fn json_rejection(rejection: JsonRejection) -> BackendError {
+    // The route's body limit (`DefaultBodyLimit`) shows here as a 413.
+    if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        return BackendError::PayloadTooLarge(format!(
+            "the body is larger than this route accepts: {}",
+            rejection.body_text()
+        ));
+    }
     BackendError::BadRequest(format!("invalid JSON body: {}", rejection.body_text()))
 }
 

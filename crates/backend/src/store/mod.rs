@@ -46,6 +46,12 @@ pub enum StoreError {
     /// The worker running the query died.
     #[error("background task failed: {0}")]
     Task(String),
+    /// The database cannot be reached now (connection refused or lost, no
+    /// pooled connection in time, not migrated yet). Nothing was written:
+    /// a transaction cut off before its commit is rolled back by the
+    /// database.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -309,4 +315,35 @@ pub trait Credentials: Send + Sync {
 pub trait Store: Services + Applications + Enrollments + Devices + Credentials {
     /// The schema version, for operators and tests.
     async fn schema_version(&self) -> StoreResult<i64>;
+
+    /// The newest schema version this backend knows.
+    fn latest_schema_version(&self) -> i64;
+
+    /// Brings the database to [`Store::latest_schema_version`] when the
+    /// store was made without touching it (PostgreSQL's
+    /// `PgStore::connect_lazy`). Safe to call again, and from several
+    /// instances at once.
+    async fn prepare(&self) -> StoreResult<()> {
+        Ok(())
+    }
+
+    /// Whether the database is reachable and at this backend's schema:
+    /// its version, or [`StoreError::Unavailable`] saying why not.
+    async fn ready(&self) -> StoreResult<i64> {
+        let found = self.schema_version().await?;
+        let known = self.latest_schema_version();
+        if found == known {
+            Ok(found)
+        } else {
+            Err(StoreError::Unavailable(format!(
+                "the database is at schema version {found}, this backend needs {known}"
+            )))
+        }
+    }
+
+    /// Transactions run again after a serialization failure (0 where
+    /// there are none).
+    fn retried_transactions(&self) -> u64 {
+        0
+    }
 }

@@ -5,17 +5,23 @@
 
 use cds_api::ApplicationStatus;
 use cds_backend::credentials;
+use cds_backend::http::Limits;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 pub(crate) const USAGE: &str = "\
 usage:
   cds-backend serve [--listen ADDR] [--db FILE | --database-url URL]
                     [--tls-dir DIR | --tls-cert FILE --tls-key FILE]
                     [--signing-key FILE] [--admin-token-file FILE]
-                    [--credential-validity-days N]
+                    [--credential-validity-days N] [--operator-listen ADDR]
+                    [--max-in-flight N] [--request-timeout-secs N]
+                    [--header-timeout-secs N] [--log-format text|json]
       serve the /v1 API over HTTPS until SIGINT/SIGTERM; prints
       `listening on https://ADDR` with the bound port (so --listen 127.0.0.1:0 works)
+      (every option may also come from the environment: --listen from CDS_LISTEN,
+       --database-url from CDS_DATABASE_URL, and so on; a flag wins over its variable)
       (defaults: --listen 127.0.0.1:8443 --db ./cds-backend.sqlite3 --tls-dir ./cds-dev-tls
        --database-url: PostgreSQL instead of the SQLite file (libpq style, e.g.
        'host=/run/postgresql dbname=cds', or postgresql://…; also CDS_DATABASE_URL); several
@@ -25,16 +31,25 @@ usage:
        --signing-key: cds-credential-key.p8 beside the database, made on first start; without
        --admin-token-file, issuing, revoking and enrolling over HTTP is disabled;
        --credential-validity-days: validity of credentials claimed or refreshed by devices,
-       1 to 30, default 7)
+       1 to 30, default 7;
+       --operator-listen: also serve /health, /ready and /metrics (Prometheus) over plain
+       HTTP there, e.g. 127.0.0.1:9464 (keep it on loopback or a private network); prints
+       `operator on http://ADDR`;
+       --max-in-flight: requests handled at once, more are answered 503 (default 4096);
+       --request-timeout-secs: deadline of a whole request, 408 after it (default 30);
+       --header-timeout-secs: time to send the request headers or finish the TLS
+       handshake, then the connection is closed (default 10);
+       --log-format: one line per event as text (default) or JSON; RUST_LOG filters)
   cds-backend gen-cert [--tls-dir DIR]
       make (or keep) the development CA and server certificate; prints the CA path
-  cds-backend set-status --db FILE <case number> <status>
+  cds-backend set-status (--db FILE | --database-url URL) <case number> <status>
       change an application's status; status is one of
       received, in_review, needs_more_info, approved, rejected
-  cds-backend enroll --db FILE --number <12 digits> --name \"<full name>\" --dob YYYY-MM-DD
+  cds-backend enroll (--db FILE | --database-url URL) --number <12 digits>
+                     --name \"<full name>\" --dob YYYY-MM-DD
       enrol a citizen whose card you checked; prints a single-use activation code
       (valid 15 minutes) for the citizen to type into the app
-  cds-backend revoke --db FILE <credential id>
+  cds-backend revoke (--db FILE | --database-url URL) <credential id>
       revoke a citizen credential (it appears in GET /v1/revocations)
   cds-backend trust-list [--signing-key FILE]
       print the trust list (JSON, as GET /v1/trust-list serves it)
@@ -63,9 +78,13 @@ pub(crate) enum Command {
         signing_key: Option<PathBuf>,
         admin_token_file: Option<PathBuf>,
         credential_validity_days: u32,
+        /// Where to serve `/health`, `/ready` and `/metrics` over HTTP.
+        operator_listen: Option<SocketAddr>,
+        limits: Limits,
+        log_json: bool,
     },
     Enroll {
-        db: PathBuf,
+        db: DbTarget,
         number: String,
         name: String,
         dob: String,
@@ -74,12 +93,12 @@ pub(crate) enum Command {
         tls_dir: PathBuf,
     },
     SetStatus {
-        db: PathBuf,
+        db: DbTarget,
         case_number: String,
         status: ApplicationStatus,
     },
     Revoke {
-        db: PathBuf,
+        db: DbTarget,
         credential_id: String,
     },
     TrustList {
@@ -107,6 +126,15 @@ pub(crate) enum TrustSource {
     SigningKey(PathBuf),
 }
 
+/// The database an operator command works on.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum DbTarget {
+    /// The server's SQLite file (`--db`); it must exist.
+    File(PathBuf),
+    /// A PostgreSQL database (`--database-url`, or `CDS_DATABASE_URL`).
+    Url(String),
+}
+
 /// Where `serve` gets its certificate.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum TlsSource {
@@ -116,28 +144,59 @@ pub(crate) enum TlsSource {
     Files { cert: PathBuf, key: PathBuf },
 }
 
-/// Parses the arguments after the program name.
+/// The options of `serve`.
+const SERVE_OPTIONS: &[&str] = &[
+    "--listen",
+    "--db",
+    "--database-url",
+    "--tls-dir",
+    "--tls-cert",
+    "--tls-key",
+    "--signing-key",
+    "--admin-token-file",
+    "--credential-validity-days",
+    "--operator-listen",
+    "--max-in-flight",
+    "--request-timeout-secs",
+    "--header-timeout-secs",
+    "--log-format",
+];
+
+/// The environment variable of a `serve` option: `--tls-dir` is
+/// `CDS_TLS_DIR`.
+pub(crate) fn env_name(option: &str) -> String {
+    format!(
+        "CDS_{}",
+        option
+            .trim_start_matches("--")
+            .replace('-', "_")
+            .to_uppercase()
+    )
+}
+
+/// Parses the arguments after the program name, reading `serve`'s options
+/// missing from them from the process environment.
 pub(crate) fn parse_args(args: &[String]) -> Result<Command, String> {
+    parse_args_with_env(args, |name| {
+        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    })
+}
+
+/// [`parse_args`] with the environment given as a lookup.
+pub(crate) fn parse_args_with_env(
+    args: &[String],
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Command, String> {
     let Some((sub, rest)) = args.split_first() else {
         return Err("missing command".into());
     };
     let allowed: &[&str] = match sub.as_str() {
         "-h" | "--help" | "help" => return Ok(Command::Help),
         "-V" | "--version" => return Ok(Command::Version),
-        "serve" => &[
-            "--listen",
-            "--db",
-            "--database-url",
-            "--tls-dir",
-            "--tls-cert",
-            "--tls-key",
-            "--signing-key",
-            "--admin-token-file",
-            "--credential-validity-days",
-        ],
-        "enroll" => &["--db", "--number", "--name", "--dob"],
+        "serve" => SERVE_OPTIONS,
+        "enroll" => &["--db", "--database-url", "--number", "--name", "--dob"],
         "gen-cert" => &["--tls-dir"],
-        "set-status" | "revoke" => &["--db"],
+        "set-status" | "revoke" => &["--db", "--database-url"],
         "trust-list" => &["--signing-key"],
         "verify" => &[
             "--image",
@@ -187,6 +246,42 @@ pub(crate) fn parse_args(args: &[String]) -> Result<Command, String> {
         Some(extra) => Err(format!("unexpected argument `{extra}`")),
         None => Ok(()),
     };
+    if sub == "serve" {
+        // A variable fills an option the command line left out, unless the
+        // command line chose its alternative (`--db` over a database URL
+        // in the environment, a certificate over a development CA
+        // directory).
+        let given =
+            |opts: &std::collections::BTreeMap<String, String>, n: &str| opts.contains_key(n);
+        for option in SERVE_OPTIONS {
+            let alternative_given = match *option {
+                "--database-url" => given(&opts, "--db"),
+                "--db" => given(&opts, "--database-url"),
+                "--tls-dir" => given(&opts, "--tls-cert") || given(&opts, "--tls-key"),
+                "--tls-cert" | "--tls-key" => given(&opts, "--tls-dir"),
+                _ => false,
+            };
+            if !given(&opts, option) && !alternative_given {
+                if let Some(value) = env(&env_name(option)) {
+                    opts.insert((*option).to_owned(), value);
+                }
+            }
+        }
+    }
+    // The operator commands' database: a file or a PostgreSQL URL, the
+    // URL also from CDS_DATABASE_URL when neither is given.
+    let db_target = |opts: &mut std::collections::BTreeMap<String, String>| match (
+        opts.remove("--db"),
+        opts.remove("--database-url"),
+    ) {
+        (Some(_), Some(_)) => Err("give `--db` or `--database-url`, not both".to_owned()),
+        (Some(f), None) => Ok(DbTarget::File(PathBuf::from(f))),
+        (None, Some(u)) => Ok(DbTarget::Url(u)),
+        (None, None) => match env("CDS_DATABASE_URL") {
+            Some(u) => Ok(DbTarget::Url(u)),
+            None => Err(format!("`{sub}` needs `--db FILE` or `--database-url URL`")),
+        },
+    };
     match sub.as_str() {
         "serve" => {
             no_positional(&positional)?;
@@ -228,6 +323,63 @@ pub(crate) fn parse_args(args: &[String]) -> Result<Command, String> {
             if database_url.is_some() && opts.contains_key("--db") {
                 return Err("give `--db` or `--database-url`, not both".into());
             }
+            let operator_listen = match opts.remove("--operator-listen") {
+                None => None,
+                Some(a) => Some(a.parse::<SocketAddr>().map_err(|_| {
+                    format!("`--operator-listen {a}` is not an address like 127.0.0.1:9464")
+                })?),
+            };
+            let number = |opts: &mut std::collections::BTreeMap<String, String>,
+                          name: &str,
+                          range: std::ops::RangeInclusive<u64>,
+                          default: u64| {
+                match opts.remove(name) {
+                    None => Ok(default),
+                    Some(v) => v
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|n| range.contains(n))
+                        .ok_or_else(|| {
+                            format!(
+                                "`{name} {v}` must be a whole number from {} to {}",
+                                range.start(),
+                                range.end()
+                            )
+                        }),
+                }
+            };
+            let defaults = Limits::default();
+            let max_in_flight = number(
+                &mut opts,
+                "--max-in-flight",
+                1..=1_000_000,
+                defaults.max_in_flight as u64,
+            )?;
+            let request_timeout = number(
+                &mut opts,
+                "--request-timeout-secs",
+                1..=3600,
+                defaults.request_timeout.as_secs(),
+            )?;
+            let header_timeout = number(
+                &mut opts,
+                "--header-timeout-secs",
+                1..=600,
+                defaults.header_read_timeout.as_secs(),
+            )?;
+            let limits = Limits {
+                max_in_flight: usize::try_from(max_in_flight).unwrap_or(usize::MAX),
+                request_timeout: Duration::from_secs(request_timeout),
+                header_read_timeout: Duration::from_secs(header_timeout),
+                tls_handshake_timeout: Duration::from_secs(header_timeout),
+            };
+            let log_json = match opts.remove("--log-format").as_deref() {
+                None | Some("text") => false,
+                Some("json") => true,
+                Some(other) => {
+                    return Err(format!("`--log-format {other}` must be `text` or `json`"))
+                }
+            };
             Ok(Command::Serve {
                 listen,
                 database_url,
@@ -236,16 +388,20 @@ pub(crate) fn parse_args(args: &[String]) -> Result<Command, String> {
                 signing_key: path(&mut opts, "--signing-key"),
                 admin_token_file: path(&mut opts, "--admin-token-file"),
                 credential_validity_days,
+                operator_listen,
+                limits,
+                log_json,
             })
         }
         "enroll" => {
             no_positional(&positional)?;
+            let db = db_target(&mut opts)?;
             let mut need = |name: &str| {
                 opts.remove(name)
                     .ok_or_else(|| format!("`enroll` needs `{name}`"))
             };
             Ok(Command::Enroll {
-                db: PathBuf::from(need("--db")?),
+                db,
                 number: need("--number")?,
                 name: need("--name")?,
                 dob: need("--dob")?,
@@ -266,7 +422,7 @@ pub(crate) fn parse_args(args: &[String]) -> Result<Command, String> {
             })
         }
         "revoke" => {
-            let db = path(&mut opts, "--db").ok_or("`revoke` needs `--db FILE`")?;
+            let db = db_target(&mut opts)?;
             let [credential_id] = positional.as_slice() else {
                 return Err("`revoke` needs exactly one credential id".into());
             };
@@ -313,7 +469,7 @@ pub(crate) fn parse_args(args: &[String]) -> Result<Command, String> {
             })
         }
         _ => {
-            let db = path(&mut opts, "--db").ok_or("`set-status` needs `--db FILE`")?;
+            let db = db_target(&mut opts)?;
             let [case_number, status] = positional.as_slice() else {
                 return Err("`set-status` needs a case number and a status".into());
             };
@@ -337,8 +493,65 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Command, String> {
+        parse_env(args, &[])
+    }
+
+    fn parse_env(args: &[&str], env: &[(&str, &str)]) -> Result<Command, String> {
         let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
-        parse_args(&args)
+        parse_args_with_env(&args, |name| {
+            env.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn serve_reads_missing_options_from_cds_variables_and_flags_win() {
+        assert_eq!(env_name("--tls-dir"), "CDS_TLS_DIR");
+        assert_eq!(env_name("--max-in-flight"), "CDS_MAX_IN_FLIGHT");
+        let env = [
+            ("CDS_LISTEN", "127.0.0.1:9000"),
+            ("CDS_DATABASE_URL", "host=/run/postgresql dbname=cds"),
+            ("CDS_MAX_IN_FLIGHT", "64"),
+            ("CDS_OPERATOR_LISTEN", "127.0.0.1:9464"),
+            ("CDS_LOG_FORMAT", "json"),
+        ];
+        match parse_env(&["serve", "--listen", "127.0.0.1:1"], &env) {
+            Ok(Command::Serve {
+                listen,
+                database_url,
+                limits,
+                operator_listen,
+                log_json,
+                ..
+            }) => {
+                assert_eq!(listen, "127.0.0.1:1".parse().unwrap());
+                assert_eq!(
+                    database_url.as_deref(),
+                    Some("host=/run/postgresql dbname=cds")
+                );
+                assert_eq!(limits.max_in_flight, 64);
+                assert_eq!(operator_listen, Some("127.0.0.1:9464".parse().unwrap()));
+                assert!(log_json);
+            }
+            other => panic!("{other:?}"),
+        }
+        // `--db` on the command line beats a URL in the environment.
+        match parse_env(&["serve", "--db", "x.db"], &env) {
+            Ok(Command::Serve {
+                database_url, db, ..
+            }) => {
+                assert_eq!(database_url, None);
+                assert_eq!(db, PathBuf::from("x.db"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let err = parse_env(&["serve"], &[("CDS_MAX_IN_FLIGHT", "lots")]).unwrap_err();
+        assert!(err.contains("--max-in-flight lots"), "{err}");
+        let err = parse(&["serve", "--log-format", "xml"]).unwrap_err();
+        assert!(err.contains("text` or `json"), "{err}");
+        let err = parse(&["serve", "--request-timeout-secs", "0"]).unwrap_err();
+        assert!(err.contains("from 1 to 3600"), "{err}");
     }
 
     #[test]
@@ -353,6 +566,9 @@ mod tests {
                 signing_key: None,
                 admin_token_file: None,
                 credential_validity_days: 7,
+                operator_listen: None,
+                limits: Limits::default(),
+                log_json: false,
             })
         );
         assert_eq!(
@@ -372,6 +588,9 @@ mod tests {
                 signing_key: None,
                 admin_token_file: None,
                 credential_validity_days: 7,
+                operator_listen: None,
+                limits: Limits::default(),
+                log_json: false,
             })
         );
     }
@@ -429,7 +648,7 @@ mod tests {
                 "--dob=1999-03-15"
             ]),
             Ok(Command::Enroll {
-                db: PathBuf::from("b.sqlite3"),
+                db: DbTarget::File(PathBuf::from("b.sqlite3")),
                 number: "001099012345".into(),
                 name: "Nguyễn Văn An".into(),
                 dob: "1999-03-15".into(),
@@ -496,7 +715,7 @@ mod tests {
         assert_eq!(
             parse(&["revoke", "--db", "d", "id"]),
             Ok(Command::Revoke {
-                db: PathBuf::from("d"),
+                db: DbTarget::File(PathBuf::from("d")),
                 credential_id: "id".into()
             })
         );
@@ -528,7 +747,7 @@ mod tests {
                 "in_review"
             ]),
             Ok(Command::SetStatus {
-                db: PathBuf::from("b.sqlite3"),
+                db: DbTarget::File(PathBuf::from("b.sqlite3")),
                 case_number: "HS-2026-000007".into(),
                 status: ApplicationStatus::InReview,
             })

@@ -53,6 +53,9 @@ fn run(command: Command) -> Result<Outcome> {
             signing_key,
             admin_token_file,
             credential_validity_days,
+            operator_listen,
+            limits,
+            log_json,
         } => serve::run(serve::Options {
             listen,
             db,
@@ -61,6 +64,9 @@ fn run(command: Command) -> Result<Outcome> {
             signing_key,
             admin_token_file,
             credential_validity_days,
+            operator_listen,
+            limits,
+            log_json,
         }),
         Command::GenCert { tls_dir } => admin::gen_cert(&tls_dir),
         Command::Enroll {

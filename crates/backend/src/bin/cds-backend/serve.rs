@@ -18,10 +18,13 @@ pub(crate) struct Options {
     pub signing_key: Option<PathBuf>,
     pub admin_token_file: Option<PathBuf>,
     pub credential_validity_days: u32,
+    pub operator_listen: Option<SocketAddr>,
+    pub limits: cds_backend::http::Limits,
+    pub log_json: bool,
 }
 
 pub(crate) fn run(o: Options) -> Result<Outcome> {
-    init_logging();
+    init_logging(o.log_json);
     let signing_key = o.signing_key.unwrap_or_else(|| {
         o.db.parent()
             .map(|d| d.join(crate::args::SIGNING_KEY_FILE))
@@ -29,11 +32,8 @@ pub(crate) fn run(o: Options) -> Result<Outcome> {
     });
     let issuer = credentials::CredentialIssuer::load_or_create(&signing_key)
         .with_context(|| format!("cannot load the signing key {}", signing_key.display()))?;
-    let database_url = o.database_url.clone().or_else(|| {
-        std::env::var("CDS_DATABASE_URL")
-            .ok()
-            .filter(|u| !u.trim().is_empty())
-    });
+    // CDS_DATABASE_URL is read with the other variables (args.rs).
+    let database_url = o.database_url.clone();
     let admin_token = match &o.admin_token_file {
         Some(f) => {
             let token = std::fs::read_to_string(f)
@@ -66,22 +66,34 @@ pub(crate) fn run(o: Options) -> Result<Outcome> {
     let listen = o.listen;
     let db = o.db;
     let validity_days = o.credential_validity_days;
+    let limits = o.limits;
+    let operator_listen = o.operator_listen;
     runtime()?.block_on(async move {
-        let (state, where_) = match &database_url {
+        // PostgreSQL may be down when the backend starts (a host reboot
+        // brings both up at once): serve anyway, answer 503 and say "not
+        // ready" on /ready, and keep trying the database in the
+        // background. A bad connection string is still an error now.
+        let (state, where_, pending) = match &database_url {
             Some(url) => {
-                let store = cds_backend::store::postgres::PgStore::connect(url).await?;
+                let store = cds_backend::store::postgres::PgStore::connect_lazy(url)?;
                 (
-                    AppState::over(std::sync::Arc::new(store)).await?,
+                    AppState::starting(std::sync::Arc::new(store)),
                     "PostgreSQL".to_owned(),
+                    true,
                 )
             }
-            None => (AppState::open(&db)?, db.display().to_string()),
+            None => (AppState::open(&db)?, db.display().to_string(), false),
         };
         let mut state = state
             .with_issuer(issuer)
-            .with_credential_validity_days(validity_days);
+            .with_credential_validity_days(validity_days)
+            .with_limits(limits);
         if let Some(token) = &admin_token {
             state = state.with_admin_token(token);
+        }
+        if pending {
+            let preparing = state.clone();
+            tokio::spawn(async move { preparing.prepare_until_ready().await });
         }
         // Install the signal handlers before announcing readiness, so a
         // signal right after the line is handled gracefully.
@@ -98,19 +110,50 @@ pub(crate) fn run(o: Options) -> Result<Outcome> {
             .and_then(|()| out.flush())
             .context("cannot write to stdout")?;
         drop(out);
+        let operator = match operator_listen {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr)
+                    .with_context(|| format!("cannot listen on {addr} (operator)"))?;
+                let bound = listener
+                    .local_addr()
+                    .context("cannot read the operator address")?;
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "operator on http://{bound}")
+                    .and_then(|()| out.flush())
+                    .context("cannot write to stdout")?;
+                Some(tokio::spawn(cds_backend::serve_operator(
+                    listener,
+                    state.clone(),
+                )))
+            }
+            None => None,
+        };
         eprintln!("cds-backend: database {where_}, {trust_hint}");
-        serve(listener, state, &server_tls, shutdown).await?;
+        let served = serve(listener, state, &server_tls, shutdown).await;
+        if let Some(task) = operator {
+            task.abort();
+        }
+        served?;
         Ok(Outcome::Ok)
     })
 }
 
-fn init_logging() {
+/// Logs go to stderr, one line per event, as text or JSON. What is logged
+/// is chosen so no personal data or secret appears (the access log names
+/// route templates, never paths; errors carry no request values), and a
+/// test reads the logs of a whole run for the test citizens' names and
+/// numbers.
+fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 /// A future that completes on SIGINT or SIGTERM. The handlers are installed

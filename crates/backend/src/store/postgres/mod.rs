@@ -14,13 +14,21 @@
 //! conditional update, the claim guard on a count taken in the same
 //! serializable transaction as its insert.
 //!
-//! Connections go over a Unix socket or the network without TLS: put the
-//! database on the same host or a private network (TLS to the database is
-//! not built yet).
+//! Connections go over a Unix socket, or TCP with or without TLS: with
+//! `sslmode=require` (or `verify-ca`, `verify-full`) and
+//! `sslrootcert=FILE` the database's certificate is verified against that
+//! CA and its name ([`tls`]).
+//!
+//! A database that is down is not fatal: [`PgStore::connect_lazy`] makes
+//! the pool without connecting, every operation answers
+//! [`StoreError::Unavailable`] until [`Store::prepare`] has migrated the
+//! database, and a lost connection is `Unavailable` too (the transaction it
+//! carried is rolled back by the server, so no half-written row is left).
 
 mod applications;
 mod enrollments;
 pub(crate) mod migrations;
+mod tls;
 
 use crate::store::{Store, StoreError, StoreResult};
 use async_trait::async_trait;
@@ -40,6 +48,11 @@ pub struct PgStore {
     pool: Pool,
     /// Serialization failures retried so far (for tests and metrics).
     retries: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Set once the database is migrated; until then every operation is
+    /// refused, so nothing runs against an old schema.
+    migrated: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// `false` on the copy that runs the migrations themselves.
+    gated: bool,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -80,11 +93,35 @@ pub(crate) type PgResult<T> = Result<T, PgError>;
 
 pub(crate) fn db_err(e: &tokio_postgres::Error) -> StoreError {
     // The driver's Display is terse ("db error"); the database's own
-    // message and code say what happened.
+    // message and code say what happened. Only the message: the DETAIL of
+    // a constraint violation quotes the row's values.
     match e.as_db_error() {
+        // Class 08 (connection exception), 57P01-03 (the server is shutting
+        // down or starting): the database went away, not our query.
+        Some(db) if is_unavailable(db.code()) => {
+            StoreError::Unavailable(format!("{} ({})", db.message(), db.code().code()))
+        }
         Some(db) => StoreError::Database(format!("{} ({})", db.message(), db.code().code())),
+        // No answer from the database at all: the connection was refused,
+        // closed or timed out.
+        None if e.is_closed()
+            || std::error::Error::source(e)
+                .is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some()) =>
+        {
+            StoreError::Unavailable(e.to_string())
+        }
         None => StoreError::Database(e.to_string()),
     }
+}
+
+fn is_unavailable(code: &SqlState) -> bool {
+    code.code().starts_with("08")
+        || [
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
+            SqlState::CANNOT_CONNECT_NOW,
+        ]
+        .contains(code)
 }
 
 impl PgError {
@@ -192,41 +229,80 @@ impl PgStore {
     /// URL) and migrates it to the current schema. Two instances starting
     /// at once are safe (see [`migrations`]).
     pub async fn connect(conninfo: &str) -> StoreResult<PgStore> {
-        let open_err = |message: String| StoreError::Open {
-            location: redact(conninfo),
-            message,
-        };
-        let config = tokio_postgres::Config::from_str(conninfo)
-            .map_err(|e| open_err(format!("not a connection string: {e}")))?;
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(16)
-            .wait_timeout(Some(Duration::from_secs(10)))
-            .runtime(deadpool_postgres::Runtime::Tokio1)
-            .build()
-            .map_err(|e| open_err(e.to_string()))?;
-        let store = PgStore {
-            pool,
-            retries: Default::default(),
-        };
+        let store = Self::connect_lazy(conninfo)?;
         store.migrate().await.map_err(|e| match e {
             StoreError::SchemaTooNew { .. } => e,
-            StoreError::Database(m) | StoreError::Data(m) | StoreError::Task(m) => open_err(m),
-            StoreError::Open { message, .. } => open_err(message),
+            StoreError::Database(m)
+            | StoreError::Data(m)
+            | StoreError::Task(m)
+            | StoreError::Unavailable(m) => StoreError::Open {
+                location: redact(conninfo),
+                message: m,
+            },
+            StoreError::Open { .. } => e,
         })?;
         Ok(store)
     }
 
+    /// A store for `conninfo` that has not connected yet: every operation
+    /// is [`StoreError::Unavailable`] until [`Store::prepare`] succeeds
+    /// (the server retries it while the database is down at start-up).
+    /// Fails only on a connection string that does not parse.
+    pub fn connect_lazy(conninfo: &str) -> StoreResult<PgStore> {
+        let open_err = |message: String| StoreError::Open {
+            location: redact(conninfo),
+            message,
+        };
+        let tls = tls::from_conninfo(conninfo)?;
+        let config = tokio_postgres::Config::from_str(&tls.conninfo)
+            .map_err(|e| open_err(format!("not a connection string: {e}")))?;
+        let manager_config = || ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match tls.client {
+            None => Manager::from_config(config, NoTls, manager_config()),
+            Some(client) => Manager::from_config(
+                config,
+                tokio_postgres_rustls::MakeRustlsConnect::new(client),
+                manager_config(),
+            ),
+        };
+        // A request waits at most this long for a pooled connection, and a
+        // new connection at most this long to open, so a database that is
+        // down or black-holed answers 503 in seconds rather than hanging
+        // every request until its deadline.
+        let pool = Pool::builder(manager)
+            .max_size(16)
+            .wait_timeout(Some(Duration::from_secs(5)))
+            .create_timeout(Some(Duration::from_secs(5)))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(|e| open_err(e.to_string()))?;
+        Ok(PgStore {
+            pool,
+            retries: Default::default(),
+            migrated: Default::default(),
+            gated: true,
+        })
+    }
+
     pub(crate) async fn client(&self) -> PgResult<deadpool_postgres::Object> {
+        if self.gated && !self.migrated.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(PgError::Store(StoreError::Unavailable(
+                "the database is not migrated yet".into(),
+            )));
+        }
         self.pool.get().await.map_err(|e| {
-            PgError::Store(StoreError::Database(format!(
-                "no database connection available: {e}"
+            // Whether the pool timed out waiting or could not connect (the
+            // server is down, refuses us, or has no such database), the
+            // database is out of reach now: 503, not 500. The driver's
+            // error is described by the server's own message and code.
+            let detail = match &e {
+                deadpool_postgres::PoolError::Backend(pg) => db_err(pg).to_string(),
+                other => other.to_string(),
+            };
+            PgError::Store(StoreError::Unavailable(format!(
+                "no database connection available: {detail}"
             )))
         })
     }
@@ -242,10 +318,21 @@ impl PgStore {
     }
 
     async fn migrate(&self) -> StoreResult<()> {
-        self.migrate_to(migrations::MIGRATIONS.len()).await
+        self.migrate_to(migrations::MIGRATIONS.len()).await?;
+        self.migrated
+            .store(true, std::sync::atomic::Ordering::Release);
+        Ok(())
     }
 
     pub(crate) async fn migrate_to(&self, target: usize) -> StoreResult<()> {
+        let ungated = PgStore {
+            gated: false,
+            ..self.clone()
+        };
+        ungated.migrate_ungated(target).await
+    }
+
+    async fn migrate_ungated(&self, target: usize) -> StoreResult<()> {
         in_tx!(self, |tx| {
             tx.batch_execute(migrations::BOOKKEEPING).await?;
             Ok(())
@@ -282,7 +369,38 @@ impl PgStore {
 }
 
 /// The connection string without its password, for messages.
-fn redact(conninfo: &str) -> String {
+pub(crate) fn redact(conninfo: &str) -> String {
+    if let Some((scheme, rest)) = conninfo.split_once("://") {
+        // postgresql://user:secret@host/db?password=secret
+        let (authority, tail) = match rest.find(['/', '?']) {
+            Some(i) => rest.split_at(i),
+            None => (rest, ""),
+        };
+        let authority = match authority.rsplit_once('@') {
+            Some((user, host)) => match user.split_once(':') {
+                Some((name, _)) => format!("{name}:…@{host}"),
+                None => format!("{user}@{host}"),
+            },
+            None => authority.to_owned(),
+        };
+        let tail = match tail.split_once('?') {
+            Some((path, query)) => {
+                let query: Vec<&str> = query
+                    .split('&')
+                    .map(|p| {
+                        if p.starts_with("password=") {
+                            "password=…"
+                        } else {
+                            p
+                        }
+                    })
+                    .collect();
+                format!("{path}?{}", query.join("&"))
+            }
+            None => tail.to_owned(),
+        };
+        return format!("{scheme}://{authority}{tail}");
+    }
     conninfo
         .split_whitespace()
         .map(|kv| {
@@ -298,6 +416,21 @@ fn redact(conninfo: &str) -> String {
 
 #[async_trait]
 impl Store for PgStore {
+    fn latest_schema_version(&self) -> i64 {
+        i64::try_from(migrations::MIGRATIONS.len()).unwrap_or(i64::MAX)
+    }
+
+    async fn prepare(&self) -> StoreResult<()> {
+        if self.migrated.load(std::sync::atomic::Ordering::Acquire) {
+            return Ok(());
+        }
+        self.migrate().await
+    }
+
+    fn retried_transactions(&self) -> u64 {
+        PgStore::retried_transactions(self)
+    }
+
     async fn schema_version(&self) -> StoreResult<i64> {
         on_client!(self, |c| {
             let row = c

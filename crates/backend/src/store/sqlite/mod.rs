@@ -148,6 +148,10 @@ impl Store for SqliteStore {
     async fn schema_version(&self) -> StoreResult<i64> {
         self.with_db(|c| Ok(migrations::user_version(c)?)).await
     }
+
+    fn latest_schema_version(&self) -> i64 {
+        i64::try_from(migrations::MIGRATIONS.len()).unwrap_or(i64::MAX)
+    }
 }
 
 #[cfg(test)]
