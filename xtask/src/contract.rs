@@ -29,6 +29,9 @@ const ADMIN_TOKEN: &str = "contract-admin-token-0123456789";
 /// What one run found.
 pub(crate) struct Outcome {
     pub(crate) cases: Option<u64>,
+    /// schemathesis's own report, printed by the caller (the check may run
+    /// beside other steps, whose output it must not split).
+    pub(crate) report: String,
 }
 
 /// Makes (or reuses) the virtual environment and returns its `st`.
@@ -130,14 +133,17 @@ pub(crate) fn check(root: &Path) -> Result<Outcome> {
             .current_dir(&work)
             .output()
             .context("running schemathesis")?;
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        print!("{stdout}");
-        eprint!("{}", String::from_utf8_lossy(&out.stderr));
+        let report = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         if !out.status.success() {
-            bail!("schemathesis found answers that break the contract (above)");
+            bail!("schemathesis found answers that break the contract:\n{report}");
         }
         Ok(Outcome {
-            cases: generated_cases(&stdout),
+            cases: generated_cases(&report),
+            report,
         })
     })();
     let _ = backend.kill();

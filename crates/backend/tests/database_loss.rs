@@ -24,37 +24,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 use tower::ServiceExt;
 
-fn server() -> String {
-    match std::env::var("CDS_TEST_PG") {
-        Ok(s) if !s.trim().is_empty() => s,
-        _ => panic!(
-            "this test needs a PostgreSQL server: run `cargo xtask test` (it starts one), \
-             or set CDS_TEST_PG, e.g. CDS_TEST_PG='host=/tmp/pg user=postgres'"
-        ),
-    }
-}
-
-/// The value of `key=` in a libpq connection string.
-fn conninfo_value(conninfo: &str, key: &str) -> Option<String> {
-    conninfo
-        .split_whitespace()
-        .find_map(|kv| kv.strip_prefix(&format!("{key}=")).map(str::to_owned))
-}
-
-async fn admin() -> tokio_postgres::Client {
-    let (c, conn) = tokio_postgres::connect(
-        &format!("{} dbname=postgres", server()),
-        tokio_postgres::NoTls,
-    )
-    .await
-    .unwrap();
-    tokio::spawn(conn);
-    c
-}
-
-fn fresh_name() -> String {
-    format!("cds_loss_{}", uuid::Uuid::new_v4().simple())
-}
+use cds_test_support::pg::{self, conninfo_value, server};
 
 /// A TCP proxy in front of the test server's Unix socket that can cut
 /// every connection after a number of further client writes.
@@ -215,12 +185,8 @@ async fn get_status(router: &axum::Router, path: &str) -> (StatusCode, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_lost_mid_request_is_a_503_and_leaves_no_half_written_change() {
-    let name = fresh_name();
-    admin()
-        .await
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
+    let name = pg::database_name("cds_loss");
+    pg::create_database(&name).await;
     let proxy = Proxy::start().await;
     let store = Arc::new(PgStore::connect(&proxy.conninfo(&name)).await.unwrap());
     let state = AppState::over(store.clone()).await.unwrap();
@@ -344,7 +310,7 @@ async fn resend(router: &axum::Router, req: &SubmitApplication) -> (StatusCode, 
 async fn a_backend_started_before_its_database_answers_503_then_becomes_ready() {
     // The database does not exist yet: the store is made without touching
     // it, as `serve` does.
-    let name = fresh_name();
+    let name = pg::database_name("cds_loss");
     let conninfo = format!("{} dbname={name}", server());
     let store = Arc::new(PgStore::connect_lazy(&conninfo).unwrap());
     let state = AppState::starting(store);
@@ -366,11 +332,7 @@ async fn a_backend_started_before_its_database_answers_503_then_becomes_ready() 
     assert!(body.contains(&name), "says which database: {body}");
 
     // The database appears; the retry loop (as `serve` runs it) finds it.
-    admin()
-        .await
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
+    pg::create_database(&name).await;
     tokio::time::timeout(
         std::time::Duration::from_secs(60),
         state.prepare_until_ready(),

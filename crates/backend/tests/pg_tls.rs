@@ -12,6 +12,7 @@
 
 use cds_backend::store::postgres::PgStore;
 use cds_backend::AppState;
+use cds_test_support::pg;
 use std::sync::Arc;
 
 fn tls_server() -> String {
@@ -25,24 +26,11 @@ fn tls_server() -> String {
     }
 }
 
-fn plain_server() -> String {
-    std::env::var("CDS_TEST_PG").expect("CDS_TEST_PG, set with CDS_TEST_PG_TLS")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_store_speaks_verified_tls_to_the_database() {
-    let name = format!("cds_tls_{}", uuid::Uuid::new_v4().simple());
-    let (admin, conn) = tokio_postgres::connect(
-        &format!("{} dbname=postgres", plain_server()),
-        tokio_postgres::NoTls,
-    )
-    .await
-    .unwrap();
-    tokio::spawn(conn);
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
+    let name = pg::database_name("cds_tls");
+    pg::create_database(&name).await;
+    let admin = pg::admin().await;
 
     let store = Arc::new(
         PgStore::connect(&format!("{} dbname={name}", tls_server()))

@@ -10,38 +10,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use cds_backend::enrollment::MAX_FAILED_CLAIMS;
-use cds_test_support::{client_trusting, fixtures};
+use cds_test_support::{client_trusting, fixtures, pg};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-
-fn server() -> String {
-    match std::env::var("CDS_TEST_PG") {
-        Ok(s) if !s.trim().is_empty() => s,
-        _ => panic!(
-            "this test needs a PostgreSQL server: run `cargo xtask test` (it starts one), \
-             or set CDS_TEST_PG, e.g. CDS_TEST_PG='host=/tmp/pg user=postgres'"
-        ),
-    }
-}
-
-/// A new, empty database; its connection string.
-async fn fresh_database() -> String {
-    let name = format!("cds_pair_{}", uuid::Uuid::new_v4().simple());
-    let (admin, connection) = tokio_postgres::connect(
-        &format!("{} dbname=postgres", server()),
-        tokio_postgres::NoTls,
-    )
-    .await
-    .unwrap();
-    tokio::spawn(connection);
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    format!("{} dbname={name}", server())
-}
 
 /// One backend process; killed when dropped.
 struct Instance {
@@ -122,7 +95,7 @@ async fn two_instances_on_one_database_keep_exactly_once_and_the_guard() {
         "pair-admin-token-0123456789",
     )
     .unwrap();
-    let database = fresh_database().await;
+    let database = pg::fresh_database("cds_pair").await;
     // The first instance makes the development TLS and the signing key; the
     // second shares them, as instances behind one name do.
     let a = Instance::start(dir.path(), &database);

@@ -29,6 +29,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 pub mod fixtures;
+pub mod pg;
 
 use cds_backend::credentials::CredentialIssuer;
 use cds_backend::tls::{ensure_dev_tls, DevTls};

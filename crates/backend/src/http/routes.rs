@@ -24,10 +24,7 @@ use cds_api::ApiErrorBody as Problem;
 #[utoipa::path(get, path = "/health", tag = "operations",
     responses((status = 200, description = "The API is up", body = Health)))]
 pub(super) async fn health() -> Json<Health> {
-    Json(Health {
-        status: "ok".to_owned(),
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-    })
+    super::ops::health().await
 }
 
 #[utoipa::path(get, path = "/services", tag = "catalogue",
