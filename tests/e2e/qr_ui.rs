@@ -193,8 +193,11 @@ async fn scan_pictures_of_codes_and_route_them() -> Result<()> {
         std::fs::create_dir_all(&dir)?;
         h.click("#nav-more").await?;
         h.click("#more-scan").await?;
-        // Officer mode needs the city's keys once.
-        h.wait("#trust-none").await?;
+        // Officer mode needs the city's keys once: none yet, or already
+        // fetched by the background sync if it ran first (a race with the
+        // scheduler's first tick, which a loaded machine loses or wins);
+        // either way "update" fetches them now.
+        h.wait("#trust-none, #trust-keys").await?;
         h.click("#trust-update").await?;
         h.wait("#trust-keys").await?;
 

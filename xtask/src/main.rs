@@ -486,7 +486,7 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
          export GNOME_KEYRING_CONTROL SSH_AUTH_SOCK\n\
          xvfb-run -a -s '-screen 0 1280x800x24' '{cargo}' test --workspace --no-fail-fast {extra}\n"
     );
-    step("starting a private PostgreSQL server (Unix socket only)");
+    step("starting a private PostgreSQL server (a Unix socket, and TLS on loopback)");
     // Stopped when `pg` drops: after the tests, whatever their outcome.
     let pg = postgres::TestServer::start()?;
     println!("PostgreSQL for the tests: {}", pg.dir().display());

@@ -157,6 +157,7 @@ impl Backend {
             .arg("--admin-token-file")
             .arg(dir.join("admin-token"))
             .env("RUST_LOG", "warn")
+            .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()

@@ -108,10 +108,27 @@ pub(crate) fn db_err(e: &tokio_postgres::Error) -> StoreError {
             || std::error::Error::source(e)
                 .is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some()) =>
         {
-            StoreError::Unavailable(e.to_string())
+            StoreError::Unavailable(with_causes(e))
         }
-        None => StoreError::Database(e.to_string()),
+        None => StoreError::Database(with_causes(e)),
     }
+}
+
+/// The driver's message and its causes ("error performing TLS handshake:
+/// invalid peer certificate: UnknownIssuer"): its own text alone often
+/// hides what went wrong.
+fn with_causes(e: &tokio_postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 fn is_unavailable(code: &SqlState) -> bool {
