@@ -31,6 +31,17 @@
 //! package's binaries for its benches, in the same profile, and tells the
 //! bench where; no guessing of `target/<profile>`.
 //!
+//! The phases start once the server has served the catalogue (on
+//! PostgreSQL it listens before its store is ready, answering 503). Under
+//! the table: each phase's first error, and the first distinct warnings
+//! and errors of the backend's log with their counts (a 5xx says why only
+//! there). A missed target is reported, not a failure: the bench fails
+//! only when it cannot run (a server that does not start or dies).
+//!
+//! The soft open-files limit is raised to the hard one first (10,000 idle
+//! sockets; the backend inherits the limit), and the idle count is cut to
+//! what the limit allows, with a note, if it is lower.
+//!
 //! The bench and the backend share the machine's cores: on a small machine
 //! the figures are those of both together. Loopback only; every process
 //! started is killed when the bench ends, successfully or not.

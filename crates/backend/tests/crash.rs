@@ -21,7 +21,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use cds_api::{ApplicationReceipt, SubmitApplication, IDEMPOTENCY_HEADER};
-use cds_test_support::{client_trusting, fixtures};
+use cds_test_support::{client_trusting, fixtures, pg};
 use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -48,38 +48,11 @@ const SPOT_CHECKS_PER_LIFE: usize = 2;
 /// before the process listens (it takes some ms to open the database and
 /// load its keys) or just after.
 const STARTING_DELAY_MS: (u64, u64) = (1, 15);
-/// The others are killed this long after the process said it listens:
-/// from the first requests to well into the stream. Counting from the
-/// line rather than the spawn keeps most kills mid-stream however slow the
-/// start is on a loaded machine.
+/// The others are killed this long after the process is ready (it has
+/// served the catalogue once): from the first requests to well into the
+/// stream. Counting from readiness rather than the spawn keeps these kills
+/// among stored submissions however slow the start is on a loaded machine.
 const SERVING_DELAY_MS: (u64, u64) = (1, 150);
-
-fn server() -> String {
-    match std::env::var("CDS_TEST_PG") {
-        Ok(s) if !s.trim().is_empty() => s,
-        _ => panic!(
-            "this test needs a PostgreSQL server: run `cargo xtask test` (it starts one), \
-             or set CDS_TEST_PG, e.g. CDS_TEST_PG='host=/tmp/pg user=postgres'"
-        ),
-    }
-}
-
-/// A new, empty database; its connection string.
-async fn fresh_database() -> String {
-    let name = format!("cds_crash_{}", uuid::Uuid::new_v4().simple());
-    let (admin, connection) = tokio_postgres::connect(
-        &format!("{} dbname=postgres", server()),
-        tokio_postgres::NoTls,
-    )
-    .await
-    .unwrap();
-    tokio::spawn(connection);
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    format!("{} dbname={name}", server())
-}
 
 #[derive(Clone)]
 enum Store {
@@ -728,6 +701,6 @@ async fn sqlite_keeps_every_acknowledged_submission_across_kills() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_keeps_every_acknowledged_submission_across_kills() {
     let dir = tempfile::tempdir().unwrap();
-    let database = fresh_database().await;
+    let database = pg::fresh_database("cds_crash").await;
     crash_and_restart(Store::Postgres(database), dir.path(), 0x5eed_0002_c0de_cafe).await;
 }

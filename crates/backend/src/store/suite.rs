@@ -129,8 +129,9 @@ fn record(id_suffix: u32, expires: i64) -> CredentialRecord {
 pub(crate) async fn schema_is_current(store: S) {
     assert_eq!(
         store.schema_version().await.unwrap(),
-        i64::try_from(sqlite::migrations::MIGRATIONS.len()).unwrap()
+        store.latest_schema_version()
     );
+    assert_eq!(store.ready().await.unwrap(), store.latest_schema_version());
 }
 
 pub(crate) async fn the_catalogue_is_seeded_once_and_listed_by_code(store: S) {

@@ -139,52 +139,116 @@ impl Services for PgStore {
     }
 }
 
-#[async_trait]
-impl Applications for PgStore {
-    async fn insert_once(&self, new: NewApplication) -> StoreResult<InsertOutcome> {
-        in_tx!(self, |tx| {
-            // A stored key answers first: nothing is written.
-            if let Some((receipt, payload_sha256)) =
-                find_by(&tx, "idempotency_key", &new.idempotency_key).await?
-            {
-                return Ok(InsertOutcome::Existing {
+impl PgStore {
+    /// The stored receipt under `key`, as an insert's answer.
+    async fn existing(&self, key: &str) -> StoreResult<Option<InsertOutcome>> {
+        on_client!(self, |c| {
+            Ok(find_by(c, "idempotency_key", key)
+                .await?
+                .map(|(receipt, payload_sha256)| InsertOutcome::Existing {
                     receipt,
                     payload_sha256,
-                });
-            }
-            let row = tx
-                .query_one(
-                    "SELECT COALESCE(MAX(case_seq), 0) + 1 FROM applications WHERE case_year = $1",
-                    &[&new.case_year],
-                )
-                .await?;
-            let seq: i64 = row.try_get(0)?;
-            let case_number = crate::domain::rules::case_number(new.case_year, seq);
-            // Two transactions reading the same maximum: the serializable
-            // check (or UNIQUE (case_year, case_seq)) fails the second one,
-            // which is retried with the next number. A concurrent insert of
-            // the same key fails the same way and, retried, finds it stored.
-            tx.execute(
-                "INSERT INTO applications (case_number, case_year, case_seq, idempotency_key,
-                                           payload_sha256, payload_json, service_code, status,
-                                           received_at, due_date)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                &[
-                    &case_number,
-                    &new.case_year,
-                    &seq,
-                    &new.idempotency_key,
-                    &new.payload_sha256,
-                    &new.payload_json,
-                    &new.service_code,
-                    &new.status.code(),
-                    &new.received_at,
-                    &new.due_date,
-                ],
-            )
-            .await?;
-            Ok(InsertOutcome::Created(new.receipt(case_number)))
+                }))
         })
+    }
+}
+
+#[async_trait]
+impl Applications for PgStore {
+    /// Three single statements, no explicit transaction, so concurrent
+    /// submissions never make each other fail:
+    ///
+    /// 1. a stored key answers first (a replay allocates nothing);
+    /// 2. the next case number comes from the year's counter row, bumped
+    ///    by one `INSERT … ON CONFLICT DO UPDATE … RETURNING` (concurrent
+    ///    bumps queue on the row's lock for the length of one statement,
+    ///    where a serializable read of `MAX(case_seq)` made every
+    ///    concurrent insert but one fail and retry, and under load give
+    ///    up). `GREATEST` with the stored maximum keeps the counter ahead
+    ///    of any number written another way (an older backend during an
+    ///    upgrade);
+    /// 3. the row is inserted with `ON CONFLICT (idempotency_key) DO
+    ///    NOTHING`: a concurrent request with the same key that won leaves
+    ///    nothing inserted here, and its stored receipt is answered.
+    ///
+    /// A number drawn in 2 but not used (the key turned out to be stored,
+    /// or the process died before 3) is a gap in the year's sequence,
+    /// never a number given twice. CockroachDB and YugabyteDB run each of
+    /// the three as an implicit transaction, retried by the server.
+    async fn insert_once(&self, new: NewApplication) -> StoreResult<InsertOutcome> {
+        if let Some(existing) = self.existing(&new.idempotency_key).await? {
+            return Ok(existing);
+        }
+        // A clash on the case number cannot come from this allocator; if
+        // one is met all the same, draw again (bounded).
+        for _ in 0..super::MAX_TX_ATTEMPTS {
+            let seq: i64 = on_client!(self, |c| {
+                let row = c
+                    .query_one(
+                        "INSERT INTO case_counters (case_year, last_seq)
+                         VALUES ($1, COALESCE((SELECT MAX(case_seq) FROM applications
+                                               WHERE case_year = $1), 0) + 1)
+                         ON CONFLICT (case_year) DO UPDATE
+                             SET last_seq = GREATEST(case_counters.last_seq + 1,
+                                                     EXCLUDED.last_seq)
+                         RETURNING last_seq",
+                        &[&new.case_year],
+                    )
+                    .await?;
+                Ok(row.try_get(0)?)
+            })?;
+            let case_number = crate::domain::rules::case_number(new.case_year, seq);
+            let inserted = on_client!(self, |c| {
+                let outcome = c
+                    .query_opt(
+                        "INSERT INTO applications (case_number, case_year, case_seq,
+                                                   idempotency_key, payload_sha256,
+                                                   payload_json, service_code, status,
+                                                   received_at, due_date)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                         ON CONFLICT (idempotency_key) DO NOTHING
+                         RETURNING id",
+                        &[
+                            &case_number,
+                            &new.case_year,
+                            &seq,
+                            &new.idempotency_key,
+                            &new.payload_sha256,
+                            &new.payload_json,
+                            &new.service_code,
+                            &new.status.code(),
+                            &new.received_at,
+                            &new.due_date,
+                        ],
+                    )
+                    .await;
+                match outcome {
+                    Ok(row) => Ok(Some(row.is_some())),
+                    // Another constraint than the key's: the number.
+                    Err(e)
+                        if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) =>
+                    {
+                        Ok(None)
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            })?;
+            match inserted {
+                Some(true) => return Ok(InsertOutcome::Created(new.receipt(case_number))),
+                Some(false) => {
+                    return self.existing(&new.idempotency_key).await?.ok_or_else(|| {
+                        StoreError::Data(format!(
+                            "idempotency key `{}` clashed but is not stored",
+                            new.idempotency_key
+                        ))
+                    })
+                }
+                None => self.note_retry(),
+            }
+        }
+        Err(StoreError::Database(
+            "no free case number after repeated draws".into(),
+        ))
     }
 
     async fn application(&self, case_number: &str) -> StoreResult<Option<ApplicationReceipt>> {

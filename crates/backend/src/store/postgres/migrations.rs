@@ -97,6 +97,15 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         at BIGINT NOT NULL
     );
     CREATE INDEX claim_attempts_by_time ON claim_attempts(at);",
+    // 6: case numbers from a counter row per year, bumped by one statement
+    // outside the insert's transaction (see applications.rs); started from
+    // the numbers already given.
+    "CREATE TABLE case_counters (
+        case_year INTEGER PRIMARY KEY,
+        last_seq  BIGINT NOT NULL CHECK (last_seq >= 0)
+    );
+    INSERT INTO case_counters (case_year, last_seq)
+        SELECT case_year, MAX(case_seq) FROM applications GROUP BY case_year;",
 ];
 
 /// The bookkeeping table. `IF NOT EXISTS` and a retry cover two instances
