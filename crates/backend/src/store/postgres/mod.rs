@@ -10,9 +10,10 @@
 //!
 //! Several backend processes may share one database: nothing here holds
 //! state between calls. Exactly-once inserts rest on the unique idempotency
-//! key, case numbers on `UNIQUE (case_year, case_seq)`, claims on a
-//! conditional update, the claim guard on a count taken in the same
-//! serializable transaction as its insert.
+//! key (`ON CONFLICT DO NOTHING`), case numbers on a counter row per year
+//! bumped by one statement (see `applications.rs`) and `UNIQUE (case_year,
+//! case_seq)`, claims on a conditional update, the claim guard on a count
+//! taken in the same serializable transaction as its insert.
 //!
 //! Connections go over a Unix socket, or TCP with or without TLS: with
 //! `sslmode=require` (or `verify-ca`, `verify-full`) and
