@@ -118,8 +118,11 @@ pub(crate) fn check(root: &Path) -> Result<Outcome> {
                 MAX_EXAMPLES,
                 "--seed",
                 SEED,
+                // One worker: with two, hypothesis's caches raced now and
+                // then (a KeyError inside the generator, reported as a
+                // "flaky" runtime error of the tool, not of the API).
                 "--workers",
-                "2",
+                "1",
                 "--request-timeout",
                 "10",
             ])
@@ -179,9 +182,11 @@ fn claim_device(work: &Path, base: &str, ca: &Path, code: &str) -> Result<String
 
 /// The number of generated test cases in schemathesis's summary.
 fn generated_cases(stdout: &str) -> Option<u64> {
-    // "Test cases:\n  1234 generated, 1234 passed" (4.x summary).
-    let at = stdout.find("generated")?;
-    stdout[..at]
+    // "Test cases:\n  1234 generated, 1234 passed" (4.x summary; the word
+    // also appears in warnings above it).
+    let summary = &stdout[stdout.rfind("Test cases:")?..];
+    let at = summary.find("generated")?;
+    summary[..at]
         .split_whitespace()
         .last()?
         .trim_matches(|c: char| !c.is_ascii_digit())
@@ -195,7 +200,8 @@ mod tests {
 
     #[test]
     fn the_case_count_is_read_from_the_summary() {
-        let summary = "Test cases:\n  1543 generated, 1543 passed\n";
+        let summary =
+            "mostly rejected generated data\nTest cases:\n  1543 generated, 1543 passed\n";
         assert_eq!(generated_cases(summary), Some(1543));
         assert_eq!(generated_cases("nothing"), None);
     }

@@ -360,7 +360,8 @@ fn report_contract(outcome: contract::Outcome) {
             "    contract: {n} generated cases, 0 server errors, 0 answers outside the contract"
         ),
         None => eprintln!(
-            "    contract: passed (0 server errors, 0 answers outside the contract;              the case count was not in schemathesis's summary)"
+            "    contract: passed (0 server errors, 0 answers outside the contract; \
+             the case count was not in schemathesis's summary)"
         ),
     }
 }
