@@ -53,6 +53,20 @@ async fn fresh_store() -> (PgStore, String) {
 
 crate::store::suite::store_suite!({ fresh_store().await });
 
+/// An application received on 2026-03-02 for `service_code` under `key`.
+fn application(key: impl Into<String>, service_code: impl Into<String>) -> NewApplication {
+    NewApplication {
+        idempotency_key: key.into(),
+        payload_sha256: "d".into(),
+        payload_json: "{}".into(),
+        service_code: service_code.into(),
+        status: ApplicationStatus::Received,
+        received_at: "2026-03-02T01:00:00Z".into(),
+        due_date: "2026-03-09".into(),
+        case_year: 2026,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_migrating_one_database_at_once_both_start() {
     let name = fresh_database().await;
@@ -114,16 +128,10 @@ async fn a_serialization_failure_is_retried_and_succeeds() {
     let service = cds_api::seed_catalogue().unwrap();
     store.seed_services_if_empty(service.clone()).await.unwrap();
     let created = store
-        .insert_once(NewApplication {
-            idempotency_key: "0b7e6c3a-2f7d-4f5e-9c1a-6d2b8e4f1a09".into(),
-            payload_sha256: "d".into(),
-            payload_json: "{}".into(),
-            service_code: service[0].code.clone(),
-            status: ApplicationStatus::Received,
-            received_at: "2026-03-02T01:00:00Z".into(),
-            due_date: "2026-03-09".into(),
-            case_year: 2026,
-        })
+        .insert_once(application(
+            "0b7e6c3a-2f7d-4f5e-9c1a-6d2b8e4f1a09",
+            service[0].code.clone(),
+        ))
         .await
         .unwrap();
     let crate::store::InsertOutcome::Created(receipt) = created else {
@@ -202,16 +210,10 @@ async fn concurrent_submissions_do_not_contend_for_case_numbers() {
     let tasks: Vec<_> = (0..200)
         .map(|i| {
             let store = std::sync::Arc::clone(&store);
-            let new = NewApplication {
-                idempotency_key: format!("0b7e6c3a-2f7d-4f5e-9c1a-6d2b8e4f{i:04}"),
-                payload_sha256: "d".into(),
-                payload_json: "{}".into(),
-                service_code: services[0].code.clone(),
-                status: ApplicationStatus::Received,
-                received_at: "2026-03-02T01:00:00Z".into(),
-                due_date: "2026-03-09".into(),
-                case_year: 2026,
-            };
+            let new = application(
+                format!("0b7e6c3a-2f7d-4f5e-9c1a-6d2b8e4f{i:04}"),
+                services[0].code.clone(),
+            );
             tokio::spawn(async move { store.insert_once(new).await })
         })
         .collect();
@@ -250,16 +252,10 @@ async fn the_counter_stays_ahead_of_numbers_written_another_way() {
         .await
         .unwrap();
     let outcome = store
-        .insert_once(NewApplication {
-            idempotency_key: "0b7e6c3a-2f7d-4f5e-9c1a-6d2b8e4f1a42".into(),
-            payload_sha256: "d".into(),
-            payload_json: "{}".into(),
-            service_code: services[0].code.clone(),
-            status: ApplicationStatus::Received,
-            received_at: "2026-03-02T01:00:00Z".into(),
-            due_date: "2026-03-09".into(),
-            case_year: 2026,
-        })
+        .insert_once(application(
+            "0b7e6c3a-2f7d-4f5e-9c1a-6d2b8e4f1a42",
+            services[0].code.clone(),
+        ))
         .await
         .unwrap();
     match outcome {
